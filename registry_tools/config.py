@@ -1,0 +1,49 @@
+"""Paths and limits in one place.
+
+``ARW_HOME`` overrides the state directory (``~/.aws-research-wizard``);
+``Limits`` holds every size cap the loaders enforce against hostile input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR_ENV = "ARW_HOME"
+DEFAULT_STATE_DIR = "~/.aws-research-wizard"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps for untrusted input. One object so tests and callers see them all."""
+
+    max_pack_file_bytes: int = 256 * 1024
+    max_yaml_depth: int = 20
+    max_yaml_aliases: int = 20
+    max_yaml_nodes: int = 20_000
+    max_template_bytes: int = 1024 * 1024
+    max_readme_bytes: int = 512 * 1024
+
+
+LIMITS = Limits()
+
+
+def state_dir() -> Path:
+    """The user's state directory; ``$ARW_HOME`` wins over the default."""
+    value = os.environ.get(STATE_DIR_ENV)
+    return Path(value).expanduser() if value else Path(DEFAULT_STATE_DIR).expanduser()
+
+
+def find_repo_root(start: Path | None = None) -> Path | None:
+    """The nearest directory at or above *start* holding ``domains/``, if any."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "domains").is_dir() and (candidate / "schemas").is_dir():
+            return candidate
+    return None
+
+
+def package_data(*parts: str) -> Path:
+    """A file shipped inside the package (price table, schemas)."""
+    return Path(__file__).resolve().parent.joinpath(*parts)

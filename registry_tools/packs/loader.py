@@ -1,0 +1,123 @@
+"""Load one pack version directory into a ``Pack``, or say precisely why not.
+
+Workflow: read ``domain.yaml`` (size-capped, UTF-8) -> safe YAML with marks
+-> JSON Schema -> cross-field consistency (default size, cost keys, workflow
+sizes) -> companion files (``cloudformation.json`` parses, ``README.md``
+exists) -> ``Pack``. Every problem is a ``Problem`` with file:line:column;
+``PackError`` carries all of them at once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from registry_tools.config import LIMITS, Limits
+from registry_tools.packs import schema
+from registry_tools.packs.errors import PackError, Problem
+from registry_tools.packs.marked_yaml import MarkedDocument, YamlError, parse
+from registry_tools.packs.model import COMMUNITY, OFFICIAL, Pack
+
+PACK_FILE = "domain.yaml"
+TEMPLATE_FILE = "cloudformation.json"
+README_FILE = "README.md"
+
+
+def display_path(path: Path) -> str:
+    """A path as users typed it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path, max_bytes: int, shown: str) -> str:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise PackError(f"file not found (expected {path.name} in {display_path(path.parent)})", file=shown) from None
+    if size > max_bytes:
+        raise PackError(f"file is {size} bytes; the limit is {max_bytes} bytes", file=shown)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackError(f"not valid UTF-8 (byte {exc.start})", file=shown) from None
+
+
+def parse_pack_file(path: Path, limits: Limits = LIMITS) -> tuple[MarkedDocument, str]:
+    """Parse and schema-check ``domain.yaml``; raise ``PackError`` with every problem."""
+    shown = display_path(path)
+    text = read_text(path, limits.max_pack_file_bytes, shown)
+    try:
+        doc = parse(text, limits)
+    except YamlError as exc:
+        mark = exc.mark
+        raise PackError(
+            Problem(file=shown, message=exc.message, line=mark.line if mark else None,
+                    column=mark.column if mark else None, rule="yaml")
+        ) from None
+    if not isinstance(doc.data, dict):
+        raise PackError(Problem(file=shown, line=1, column=1, message=f"expected a mapping of pack fields, got {schema.show(doc.data)}"))
+    problems = schema.check(doc, shown)
+    if not problems:
+        problems = _consistency(doc, shown)
+    if problems:
+        raise PackError(problems)
+    return doc, shown
+
+
+def _consistency(doc: MarkedDocument, shown: str) -> list[Problem]:
+    data = doc.data
+    sizes = list(data["sizes"])
+    problems: list[Problem] = []
+
+    def at(path: tuple[Any, ...], message: str, key: bool = False) -> None:
+        mark = doc.mark_for(path, key=key)
+        problems.append(Problem(file=shown, line=mark and mark.line, column=mark and mark.column,
+                                field=".".join(str(p) for p in path), message=message, rule="consistency"))
+
+    if data["default_size"] not in sizes:
+        at(("default_size",), f"expected one of the pack's sizes ({', '.join(sizes)}), got {schema.show(data['default_size'])}")
+    priced = data["cost_estimate"]["monthly_usd"]
+    for name in sizes:
+        if name not in priced:
+            at(("cost_estimate", "monthly_usd"), f"missing monthly cost for size '{name}'")
+    for name in priced:
+        if name not in sizes:
+            at(("cost_estimate", "monthly_usd", name), f"cost given for unknown size '{name}' (sizes: {', '.join(sizes)})", key=True)
+    if data["cost_estimate"]["region"] not in data["regions"]:
+        at(("cost_estimate", "region"), f"the cost region must be one of the pack's regions ({', '.join(data['regions'])})")
+    for i, flow in enumerate(data["workflows"]):
+        if "size" in flow and flow["size"] not in sizes:
+            at(("workflows", i, "size"), f"expected one of the pack's sizes ({', '.join(sizes)}), got {schema.show(flow['size'])}")
+    return problems
+
+
+def trust_of(version_dir: Path) -> str:
+    """Community packs live under ``domains/community/``."""
+    return COMMUNITY if version_dir.resolve().parent.parent.name == "community" else OFFICIAL
+
+
+def load_template(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
+    """Parse ``cloudformation.json``; JSON errors carry line and column."""
+    shown = display_path(path)
+    text = read_text(path, limits.max_template_bytes, shown)
+    try:
+        template = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PackError(Problem(file=shown, line=exc.lineno, column=exc.colno, message=f"invalid JSON: {exc.msg}", rule="template")) from None
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise PackError(Problem(file=shown, line=1, column=1, message="not a CloudFormation template (no Resources section)", rule="template"))
+    return template
+
+
+def load_pack(version_dir: Path, limits: Limits = LIMITS) -> Pack:
+    """Load and check one ``domains/<name>/v<version>/`` directory."""
+    version_dir = Path(version_dir)
+    if not version_dir.is_dir():
+        raise PackError(f"not a pack directory: {display_path(version_dir)}", file=display_path(version_dir))
+    doc, _ = parse_pack_file(version_dir / PACK_FILE, limits)
+    load_template(version_dir / doc.data["deployment"]["template"], limits)
+    read_text(version_dir / README_FILE, limits.max_readme_bytes, display_path(version_dir / README_FILE))
+    return Pack.from_mapping(doc.data, trust=trust_of(version_dir), path=version_dir)
