@@ -10,6 +10,7 @@ exists) -> ``Pack``. Every problem is a ``Problem`` with file:line:column;
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,8 @@ def trust_of(version_dir: Path) -> str:
     return COMMUNITY if version_dir.resolve().parent.parent.name == "community" else OFFICIAL
 
 
-def load_template(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
-    """Parse ``cloudformation.json``; JSON errors carry line and column."""
+def load_template(path: Path, limits: Limits = LIMITS) -> tuple[str, dict[str, Any]]:
+    """Parse ``cloudformation.json`` into (text, template); JSON errors carry line and column."""
     shown = display_path(path)
     text = read_text(path, limits.max_template_bytes, shown)
     try:
@@ -109,15 +110,35 @@ def load_template(path: Path, limits: Limits = LIMITS) -> dict[str, Any]:
         raise PackError(Problem(file=shown, line=exc.lineno, column=exc.colno, message=f"invalid JSON: {exc.msg}", rule="template")) from None
     if not isinstance(template, dict) or "Resources" not in template:
         raise PackError(Problem(file=shown, line=1, column=1, message="not a CloudFormation template (no Resources section)", rule="template"))
-    return template
+    return text, template
+
+
+@dataclass(frozen=True)
+class LoadedPack:
+    """A pack with what was read to build it: marks for error lines, the template, the README."""
+
+    pack: Pack
+    document: MarkedDocument
+    pack_file: str
+    template: dict[str, Any]
+    template_text: str
+    template_file: str
+    readme: str
+
+
+def load_pack_files(version_dir: Path, limits: Limits = LIMITS) -> LoadedPack:
+    """Load and check one ``domains/<name>/v<version>/`` directory, keeping its sources."""
+    version_dir = Path(version_dir)
+    if not version_dir.is_dir():
+        raise PackError(f"not a pack directory: {display_path(version_dir)}", file=display_path(version_dir))
+    doc, shown = parse_pack_file(version_dir / PACK_FILE, limits)
+    template_path = version_dir / doc.data["deployment"]["template"]
+    template_text, template = load_template(template_path, limits)
+    readme = read_text(version_dir / README_FILE, limits.max_readme_bytes, display_path(version_dir / README_FILE))
+    pack = Pack.from_mapping(doc.data, trust=trust_of(version_dir), path=version_dir)
+    return LoadedPack(pack, doc, shown, template, template_text, display_path(template_path), readme)
 
 
 def load_pack(version_dir: Path, limits: Limits = LIMITS) -> Pack:
     """Load and check one ``domains/<name>/v<version>/`` directory."""
-    version_dir = Path(version_dir)
-    if not version_dir.is_dir():
-        raise PackError(f"not a pack directory: {display_path(version_dir)}", file=display_path(version_dir))
-    doc, _ = parse_pack_file(version_dir / PACK_FILE, limits)
-    load_template(version_dir / doc.data["deployment"]["template"], limits)
-    read_text(version_dir / README_FILE, limits.max_readme_bytes, display_path(version_dir / README_FILE))
-    return Pack.from_mapping(doc.data, trust=trust_of(version_dir), path=version_dir)
+    return load_pack_files(version_dir, limits).pack

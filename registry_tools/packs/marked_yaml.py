@@ -65,6 +65,11 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+_ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -114,6 +119,8 @@ class _Builder:
         if depth > self.limits.max_yaml_depth:
             raise YamlError(f"nesting deeper than {self.limits.max_yaml_depth} levels", _mark(node))
         self.doc.value_marks.setdefault(path, _mark(node))
+        if node.tag not in _ALLOWED_TAGS:
+            raise YamlError(f"unsupported YAML tag {node.tag!r}", _mark(node))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,41 @@
+"""Shared CLI plumbing: consoles, JSON output and user-facing errors.
+
+rich is imported on first use so that ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix; printed without a traceback, exit code 1."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.secho(f"Error: {self.format_message()}", err=True, fg="red")
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 140  # pipes and CI logs get a readable width, not 80 columns
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

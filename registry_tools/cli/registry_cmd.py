@@ -1,0 +1,232 @@
+"""``registry``: maintainer commands over a source tree of packs (``domains/``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from registry_tools.cli.output import UserError, console, emit_json
+
+DOMAINS_HELP = "The packs' source tree (default: the nearest domains/ at or above the current directory)."
+
+
+def resolve_domains_dir(value: Path | None) -> Path:
+    from registry_tools.config import find_repo_root
+
+    if value is not None:
+        if not value.is_dir():
+            raise UserError(f"--domains-dir {value} is not a directory")
+        return value
+    root = find_repo_root()
+    if root is None:
+        raise UserError("no domains/ directory found here or above; run inside the aws-research-wizard "
+                        "repository or pass --domains-dir PATH")
+    return root / "domains"
+
+
+domains_option = click.option(
+    "--domains-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help=DOMAINS_HELP
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def registry() -> None:
+    """Maintainer tools: list, validate, create and version domain packs."""
+
+
+@registry.command("list")
+@domains_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def list_packs(domains_dir: Path | None, as_json: bool) -> None:
+    """List every pack with its versions, trust and default-size monthly cost.
+
+    Every version is loaded and schema-checked; packs that fail to load are
+    reported with file:line and make the command exit 1.
+    """
+    from registry_tools.packs.errors import PackError
+    from registry_tools.packs.loader import load_pack
+    from registry_tools.packs.repository import discover
+    from registry_tools.pricing.catalogue import Catalogue, PriceError
+    from registry_tools.pricing.cost import size_monthly_cost
+
+    domains = resolve_domains_dir(domains_dir)
+    catalogue = Catalogue.load()
+    entries, problems = [], []
+    for source in discover(domains):
+        loaded = []
+        for version, path in source.versions:
+            try:
+                loaded.append(load_pack(path))
+            except PackError as exc:
+                problems.extend(str(p) for p in exc.problems)
+        if not loaded:
+            continue
+        latest_version = source.latest[0]
+        latest = next((p for p in loaded if p.version == latest_version), loaded[-1])
+        size = latest.default
+        try:
+            monthly = round(size_monthly_cost(catalogue, latest, size), 2)
+        except PriceError:
+            monthly = None
+        entries.append({
+            "name": source.name,
+            "title": latest.title,
+            "trust": source.trust,
+            "latest_version": str(latest.version),
+            "versions": [str(p.version) for p in loaded],
+            "categories": list(latest.categories),
+            "default_size": size.name,
+            "instance_type": size.instance_type,
+            "monthly_usd": monthly,
+            "cost_region": latest.cost_estimate.region,
+            "hours_per_month": latest.cost_estimate.hours_per_month,
+            "path": str(source.directory),
+        })
+    if as_json:
+        emit_json({"packs": entries, "errors": problems})
+    else:
+        _print_catalog(entries)
+        for line in problems:
+            click.secho(line, err=True, fg="red")
+    if problems:
+        raise SystemExit(1)
+
+
+def _print_catalog(entries: list[dict]) -> None:
+    from rich.table import Table
+
+    out = console()
+    for trust, heading in (("official", "Official packs"), ("community", "Community packs")):
+        rows = [e for e in entries if e["trust"] == trust]
+        if not rows:
+            continue
+        table = Table(title=f"{heading} ({len(rows)})", title_justify="left", show_lines=False)
+        table.add_column("Pack", style="bold")
+        table.add_column("Latest")
+        table.add_column("Versions")
+        table.add_column("Default size")
+        table.add_column("Monthly USD", justify="right")
+        table.add_column("Title")
+        for e in rows:
+            cost = f"{e['monthly_usd']:,.2f}" if e["monthly_usd"] is not None else "n/a"
+            table.add_row(e["name"], e["latest_version"], ", ".join(e["versions"]),
+                          f"{e['default_size']} ({e['instance_type']})", cost, e["title"])
+        out.print(table)
+    if entries:
+        out.print("Monthly cost: default size, on-demand, always on (730 h) unless the pack says otherwise, "
+                  "plus gp3 storage, in the pack's cost region.", style="dim")
+    else:
+        out.print("No packs found.")
+
+
+@registry.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@domains_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Report format.")
+@click.option("--lint/--no-lint", default=True, show_default=True, help="Run cfn-lint on the templates.")
+def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, fmt: str, lint: bool) -> None:
+    """Validate packs: schema, consistency, prices, template and README.
+
+    PATHS may be pack version directories, pack directories or a domains/
+    tree; with none, every pack under domains/ is checked. Exits 0 when there
+    are no errors (warnings allowed) and 1 otherwise.
+    """
+    from registry_tools.packs.repository import pack_version_dirs
+    from registry_tools.validation.pipeline import validate
+
+    targets = list(paths) or [resolve_domains_dir(domains_dir)]
+    version_dirs: list[Path] = []
+    for target in targets:
+        found = pack_version_dirs(target)
+        if not found:
+            raise click.BadParameter(f"{target} holds no pack (expected domain.yaml or v<semver>/ directories)",
+                                     param_hint="PATHS")
+        version_dirs.extend(found)
+
+    err = console(stderr=True)
+    show_progress = fmt == "text" and err.is_terminal
+    report = validate(version_dirs, lint=lint,
+                      progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
+    if fmt == "json":
+        emit_json(report.to_dict())
+    else:
+        _print_report(report)
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _print_report(report) -> None:
+    # Plain lines, never wrapped: editors and grep parse "file:line: message".
+    by_pack: dict[tuple[str, str], list] = {}
+    for finding in report.findings:
+        by_pack.setdefault((finding.pack, finding.version), []).append(finding)
+    for key in sorted(by_pack):
+        click.secho(f"{key[0]} {key[1]}", bold=True)
+        for f in by_pack[key]:
+            where = f"{f.file}:{f.line}" if f.line else f.file
+            click.echo("  " + click.style(f.severity, fg="red" if f.severity == "error" else "yellow")
+                       + f" [{f.rule}] {where}: {f.message}")
+    clean = report.packs - len(by_pack)
+    summary = (f"Checked {report.packs} pack version(s): {report.errors} error(s), {report.warnings} warning(s)"
+               f"{f', {clean} clean' if clean else ''}.")
+    click.secho(summary, fg="red" if report.errors else "green")
+
+
+@registry.command("new")
+@click.argument("name")
+@click.option("--community", is_flag=True, help="Create under domains/community/ (community trust level).")
+@click.option("--title", help="Human title (default: from NAME).")
+@domains_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def new_cmd(name: str, community: bool, title: str | None, domains_dir: Path | None, as_json: bool) -> None:
+    """Scaffold a new pack NAME at version 0.1.0 from templates/domain-template.
+
+    The new pack is valid from the start (it passes `registry validate`);
+    edit its domain.yaml, cloudformation.json and README.md for your field.
+    """
+    from registry_tools.packs.scaffold import ScaffoldError, new_pack
+
+    domains = resolve_domains_dir(domains_dir)
+    template_dir = domains.parent / "templates" / "domain-template"
+    try:
+        path = new_pack(domains, template_dir, name, community=community, title=title)
+    except ScaffoldError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        emit_json({"name": name, "version": "0.1.0", "path": str(path), "trust": "community" if community else "official"})
+        return
+    click.echo(f"Created {path}")
+    click.echo("Next: edit domain.yaml, cloudformation.json and README.md, then run")
+    click.echo(f"  aws-research-wizard registry validate {path}")
+
+
+@registry.command("bump")
+@click.argument("name")
+@click.option("--major", "part", flag_value="major", help="Next major version (breaking changes).")
+@click.option("--minor", "part", flag_value="minor", help="Next minor version (new features).")
+@click.option("--patch", "part", flag_value="patch", help="Next patch version (fixes).")
+@domains_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def bump_cmd(name: str, part: str | None, domains_dir: Path | None, as_json: bool) -> None:
+    """Copy pack NAME's highest version to the next version and move `latest`.
+
+    The version is rewritten in domain.yaml, the template and the README; the
+    changelog is reset to a TODO entry for you to fill in.
+    """
+    from registry_tools.packs.scaffold import ScaffoldError, bump_pack
+
+    if part is None:
+        raise click.UsageError("choose one of --major, --minor or --patch")
+    domains = resolve_domains_dir(domains_dir)
+    try:
+        bumped = bump_pack(domains, name, part)
+    except ScaffoldError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        emit_json({"name": name, "from": str(bumped.old), "to": str(bumped.new), "path": str(bumped.path)})
+        return
+    click.echo(f"{name} v{bumped.old} -> v{bumped.new}: created {bumped.path}; latest -> v{bumped.new}")
+    click.echo("Next: describe the change in the changelog and README, then run")
+    click.echo(f"  aws-research-wizard registry validate {bumped.path}")

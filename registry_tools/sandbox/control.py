@@ -1,0 +1,125 @@
+"""Start, find and stop the background sandbox server.
+
+The server's state file (``$ARW_HOME/sandbox/server.json``) is written by the
+server itself once it is ready; a state file whose process is gone is stale
+and removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_tools.config import state_dir
+
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
+SANDBOX_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+class SandboxError(Exception):
+    """The sandbox could not be started, reached or stopped."""
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    pid: int
+    endpoint: str
+    port: int
+    started: str
+    account_id: str
+
+    def environment(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint, **SANDBOX_ENV}
+
+
+def state_file() -> Path:
+    return state_dir() / "sandbox" / "server.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def current() -> SandboxInfo | None:
+    path = state_file()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        info = SandboxInfo(int(data["pid"]), data["endpoint"], int(data["port"]), data["started"], data["account_id"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)
+        return None
+    if not _alive(info.pid):
+        path.unlink(missing_ok=True)
+        return None
+    return info
+
+
+def start(port: int = 0) -> tuple[SandboxInfo, bool]:
+    """Start the server unless it runs; returns (info, started_now)."""
+    running = current()
+    if running:
+        return running, False
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        raise SandboxError("the sandbox needs moto's server: pip install 'aws-research-wizard[sandbox]'") from None
+    path = state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(path.parent / "server.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "registry_tools.sandbox.server", "--state-file", str(path), "--port", str(port)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SandboxError(f"the sandbox server exited with code {proc.returncode}; see {path.parent / 'server.log'}")
+        info = current()
+        if info and info.pid == proc.pid:
+            return info, True
+        time.sleep(0.05)
+    proc.terminate()
+    raise SandboxError(f"the sandbox server did not start within {START_TIMEOUT_S:.0f} s; see {path.parent / 'server.log'}")
+
+
+def stop() -> SandboxInfo | None:
+    info = current()
+    if info is None:
+        return None
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and _alive(info.pid):
+        time.sleep(0.05)
+    if _alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+    state_file().unlink(missing_ok=True)
+    return info
+
+
+def ping(info: SandboxInfo) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{info.endpoint}/moto-api/data.json", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,62 @@
+"""cfn-lint as a library, with one reused rule set for a whole run.
+
+``cfnlint.api.lint()`` reloads every rule on each call (~450 ms); building one
+``Runner`` and passing its rules to ``run_template_by_data`` costs that once.
+A template cannot silence checks: ``mandatory_checks`` lists every rule
+prefix, and an explicit empty config file stops a ``.cfnlintrc`` in the
+working directory from being read.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from registry_tools.validation.findings import ERROR, WARNING, Finding
+
+MAX_MESSAGE = 300
+
+
+class CfnLinter:
+    def __init__(self) -> None:
+        from cfnlint.config import ConfigMixIn
+        from cfnlint.runner import Runner
+
+        self._empty_config = tempfile.NamedTemporaryFile("w", suffix=".cfnlintrc", delete=False)
+        self._empty_config.write("{}\n")
+        self._empty_config.close()
+        self._config_cls = ConfigMixIn
+        self._runner = Runner(self._config([]))
+        self._configs: dict[tuple[str, ...], Any] = {}
+
+    def _config(self, regions: list[str]):
+        return self._config_cls(
+            ["--config-file", self._empty_config.name],
+            regions=regions or ["us-east-1"],
+            mandatory_checks=["E", "W"],
+        )
+
+    def lint(self, template_text: str, regions: list[str] | tuple[str, ...], *, pack: str, version: str, file: str) -> list[Finding]:
+        from cfnlint.decode.decode import decode_str
+        from cfnlint.runner import run_template_by_data
+
+        template, errors = decode_str(template_text)
+        matches = list(errors or [])
+        if template is not None and not errors:
+            key = tuple(sorted(regions))
+            if key not in self._configs:
+                self._configs[key] = self._config(list(key))
+            matches = list(run_template_by_data(template, self._configs[key], self._runner.rules))
+        findings = []
+        for match in matches:
+            rule_id = match.rule.id
+            severity = ERROR if rule_id.startswith("E") else WARNING
+            if rule_id.startswith("I"):
+                continue
+            message = match.message if len(match.message) <= MAX_MESSAGE else match.message[: MAX_MESSAGE - 3] + "..."
+            findings.append(Finding(pack, version, rule_id, severity, file, match.linenumber, message))
+        return findings
+
+    def close(self) -> None:
+        Path(self._empty_config.name).unlink(missing_ok=True)

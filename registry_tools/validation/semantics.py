@@ -1,0 +1,90 @@
+"""Semantic checks of a loaded pack: pure functions, no I/O.
+
+Beyond the schema: directory names match ``name``/``version``; every size's
+instance type is in the price catalogue, sold in every declared region and
+described with the catalogue's vCPUs/memory/GPUs; declared monthly costs agree
+with the price table; the template's ``InstanceType`` allowed values cover
+every size and it declares every output the pack promises; the README has the
+sections users need.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from registry_tools.packs.loader import LoadedPack
+from registry_tools.pricing.catalogue import Catalogue, PriceError
+from registry_tools.pricing.cost import check_estimates
+from registry_tools.validation.findings import ERROR, WARNING, Finding
+
+README_SECTIONS = ("overview", "sizes and cost", "software", "getting started")
+
+
+def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | None = None) -> list[Finding]:
+    pack, doc = loaded.pack, loaded.document
+    out: list[Finding] = []
+
+    def add(rule: str, message: str, path: tuple = (), *, severity: str = ERROR, file: str | None = None, line: int | None = None) -> None:
+        if file is None:
+            mark = doc.mark_for(path)
+            file, line = loaded.pack_file, (mark.line if mark else None)
+        out.append(Finding(pack.name, str(pack.version), rule, severity, file, line, message))
+
+    if version_dir is not None:
+        if version_dir.parent.name != pack.name:
+            add("ARW101", f"name {pack.name!r} does not match the pack directory {version_dir.parent.name!r}", ("name",))
+        if version_dir.name != f"v{pack.version}":
+            add("ARW102", f"version {str(pack.version)!r} does not match the version directory {version_dir.name!r} (expected v{pack.version})", ("version",))
+
+    for size in pack.sizes:
+        path = ("sizes", size.name)
+        try:
+            spec = catalogue.instance(size.instance_type)
+        except PriceError as exc:
+            add("ARW110", f"{exc}; choose a type from registry_tools/data/prices.json", (*path, "instance_type"))
+            continue
+        for field, declared, actual in (("vcpus", size.vcpus, spec.vcpus), ("memory_gib", size.memory_gib, spec.memory_gib), ("gpus", size.gpus, spec.gpus)):
+            if declared != actual:
+                add("ARW111", f"{size.instance_type} has {actual} {field.replace('_gib', ' GiB')}, the pack says {declared}", (*path, field))
+        for region in pack.regions:
+            if region not in spec.hourly_usd:
+                add("ARW112", f"size {size.name}: {size.instance_type} is not sold in {region} (sold in: {', '.join(spec.regions)}); remove the region or change the type", ("regions",))
+
+    for mismatch in check_estimates(catalogue, pack):
+        if mismatch.computed is not None:
+            add("ARW120", str(mismatch), ("cost_estimate", "monthly_usd", mismatch.size))
+    if pack.cost_estimate.price_date != catalogue.price_date:
+        add("ARW121", f"costs are priced on {pack.cost_estimate.price_date}; the price table is dated {catalogue.price_date}", ("cost_estimate", "price_date"), severity=WARNING)
+
+    template = loaded.template
+    param = template.get("Parameters", {}).get("InstanceType")
+    if not isinstance(param, dict):
+        add("ARW130", "the template has no InstanceType parameter", file=loaded.template_file, line=1)
+    else:
+        allowed = param.get("AllowedValues") or []
+        line = _line_of(loaded.template_text, '"AllowedValues"')
+        for size in pack.sizes:
+            if size.instance_type not in allowed:
+                add("ARW130", f"InstanceType AllowedValues does not include {size.instance_type} (size {size.name})", file=loaded.template_file, line=line)
+        if param.get("Default") != pack.default.instance_type:
+            add("ARW132", f"InstanceType default is {param.get('Default')!r}; the pack's default size uses {pack.default.instance_type}", file=loaded.template_file, line=_line_of(loaded.template_text, '"InstanceType"'), severity=WARNING)
+    outputs = template.get("Outputs", {})
+    for name in pack.deployment.outputs:
+        if name not in outputs:
+            add("ARW131", f"output {name!r} is declared in domain.yaml but missing from the template's Outputs", ("deployment", "outputs"))
+    for key in pack.deployment.parameters:
+        if key not in template.get("Parameters", {}):
+            add("ARW133", f"deployment parameter {key!r} is not a template parameter", ("deployment", "parameters", key))
+
+    headings = {h.strip().lower() for h in re.findall(r"^##\s+(.+?)\s*$", loaded.readme, flags=re.MULTILINE)}
+    readme_file = str(Path(loaded.pack_file).with_name("README.md"))
+    for section in README_SECTIONS:
+        if section not in headings:
+            add("ARW140", f"README.md has no '## {section.title()}' section", file=readme_file, line=None)
+    return out
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    index = text.find(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else None

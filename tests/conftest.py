@@ -1,0 +1,48 @@
+"""Shared fixtures: the repository's packs and throwaway copies of them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from registry_tools.packs.repository import discover
+
+REPO = Path(__file__).resolve().parents[1]
+DOMAINS = REPO / "domains"
+REFERENCE_PACK = DOMAINS / "genomics" / "v1.2.0"
+
+
+def all_version_dirs() -> list[Path]:
+    return [path for source in discover(DOMAINS) for _, path in source.versions]
+
+
+def version_id(path: Path) -> str:
+    return f"{path.parent.name}@{path.name[1:]}"
+
+
+@pytest.fixture
+def arw_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "arw-home"
+    monkeypatch.setenv("ARW_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def pack_copy(tmp_path) -> Path:
+    """A writable copy of the reference pack at domains/genomics/v1.2.0 under tmp_path."""
+    target = tmp_path / "domains" / "genomics" / "v1.2.0"
+    shutil.copytree(REFERENCE_PACK, target)
+    return target
+
+
+@pytest.fixture
+def repo_copy(tmp_path) -> Path:
+    """A writable copy of the source tree parts that maintainer commands use."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copytree(DOMAINS, root / "domains", symlinks=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    (root / "schemas").symlink_to(REPO / "schemas")
+    return root
