@@ -55,7 +55,7 @@ def list_packs(domains_dir: Path | None, as_json: bool) -> None:
     entries, problems = [], []
     for source in discover(domains):
         loaded = []
-        for version, path in source.versions:
+        for _, path in source.versions:
             try:
                 loaded.append(load_pack(path))
             except PackError as exc:

@@ -6,10 +6,11 @@ loader guarantees it); it does no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from registry_tools.packs.semver import Version
 

@@ -7,10 +7,10 @@ region means it is not sold there.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 from registry_tools.config import package_data
 

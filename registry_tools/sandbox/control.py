@@ -84,12 +84,11 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
         raise SandboxError("the sandbox needs moto's server: pip install 'aws-research-wizard[sandbox]'") from None
     path = state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(path.parent / "server.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "registry_tools.sandbox.server", "--state-file", str(path), "--port", str(port)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-    )
-    log.close()
+    with open(path.parent / "server.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "registry_tools.sandbox.server", "--state-file", str(path), "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

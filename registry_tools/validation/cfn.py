@@ -9,6 +9,7 @@ working directory from being read.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,16 @@ class CfnLinter:
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
-        self._empty_config = tempfile.NamedTemporaryFile("w", suffix=".cfnlintrc", delete=False)
-        self._empty_config.write("{}\n")
-        self._empty_config.close()
+        fd, self._empty_config = tempfile.mkstemp(suffix=".cfnlintrc")
+        with os.fdopen(fd, "w") as fh:
+            fh.write("{}\n")
         self._config_cls = ConfigMixIn
         self._runner = Runner(self._config([]))
         self._configs: dict[tuple[str, ...], Any] = {}
 
     def _config(self, regions: list[str]):
         return self._config_cls(
-            ["--config-file", self._empty_config.name],
+            ["--config-file", self._empty_config],
             regions=regions or ["us-east-1"],
             mandatory_checks=["E", "W"],
         )
@@ -59,4 +60,4 @@ class CfnLinter:
         return findings
 
     def close(self) -> None:
-        Path(self._empty_config.name).unlink(missing_ok=True)
+        Path(self._empty_config).unlink(missing_ok=True)
