@@ -22,6 +22,16 @@ def version_id(path: Path) -> str:
     return f"{path.parent.name}@{path.name[1:]}"
 
 
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch):
+    """Tests never reach real AWS: fake credentials, no profile, no stray endpoint."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
 @pytest.fixture
 def arw_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "arw-home"

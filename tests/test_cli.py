@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from registry_tools.cli.main import cli
 
 from .conftest import REPO
+from .test_moto_deploy import deploy_default_size
+from .test_templates import check_all
 
 
 def run(*args, **kwargs):
@@ -89,6 +91,8 @@ def test_new_creates_a_valid_pack_and_refuses_duplicates(repo_copy):
     validate = run("registry", "validate", "--format", "json", str(created))
     assert validate.exit_code == 0, validate.output
     assert json.loads(validate.output)["errors"] == 0
+    check_all(created)
+    deploy_default_size(created)
     again = run("registry", "new", "ocean_acoustics", "--domains-dir", str(domains))
     assert again.exit_code == 1 and "already exists" in again.output
 
@@ -115,6 +119,8 @@ def test_bump_copies_rewrites_and_moves_latest(repo_copy):
     assert "## Changes in 1.3.0" in (new / "README.md").read_text()
     validate = run("registry", "validate", "--format", "json", str(new))
     assert validate.exit_code == 0, validate.output
+    check_all(new)
+    deploy_default_size(new)
     # the previous version is untouched
     assert 'version: "1.2.0"' in (domains / "genomics" / "v1.2.0" / "domain.yaml").read_text()
 

@@ -21,18 +21,14 @@ from .conftest import all_version_dirs, version_id
 ACCOUNT = "123456789012"
 
 
-@pytest.fixture(autouse=True)
-def _credentials(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("version_dir", all_version_dirs(), ids=version_id)
 def test_default_size_deploys_to_create_complete(version_dir):
+    deploy_default_size(version_dir)
+
+
+def deploy_default_size(version_dir):
+    """Create the pack's stack in moto with its default parameters and check what it built."""
     loaded = load_pack_files(version_dir)
     pack = loaded.pack
     region = pack.cost_estimate.region

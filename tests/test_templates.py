@@ -19,15 +19,15 @@ def _resources(template, kind):
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
 
 
-@pytest.fixture(params=VERSION_DIRS, ids=version_id)
-def pack_and_template(request):
-    pack = load_pack(request.param)
-    template = json.loads((request.param / "cloudformation.json").read_text())
-    return pack, template
+def check_all(version_dir):
+    """Every security and completeness invariant for one pack version (also used on new/bumped packs)."""
+    pack = load_pack(version_dir)
+    template = json.loads((version_dir / "cloudformation.json").read_text())
+    for check in CHECKS:
+        check(pack, template)
 
 
-def test_no_inbound_from_the_world(pack_and_template):
-    _, template = pack_and_template
+def check_no_inbound_from_the_world(pack, template):
     for group in _resources(template, "AWS::EC2::SecurityGroup").values():
         for rule in group["Properties"].get("SecurityGroupIngress", []):
             assert rule.get("CidrIp") not in WORLD and rule.get("CidrIpv6") not in WORLD, rule
@@ -36,8 +36,7 @@ def test_no_inbound_from_the_world(pack_and_template):
     )
 
 
-def test_imdsv2_and_encrypted_volumes(pack_and_template):
-    _, template = pack_and_template
+def check_imdsv2_and_encrypted_volumes(pack, template):
     launch_templates = _resources(template, "AWS::EC2::LaunchTemplate")
     assert launch_templates
     for lt in launch_templates.values():
@@ -53,8 +52,7 @@ def test_imdsv2_and_encrypted_volumes(pack_and_template):
         assert volume["Properties"]["Encrypted"] is True
 
 
-def test_results_bucket_is_encrypted_and_private(pack_and_template):
-    _, template = pack_and_template
+def check_results_bucket_is_encrypted_and_private(pack, template):
     buckets = _resources(template, "AWS::S3::Bucket")
     assert buckets
     for bucket in buckets.values():
@@ -64,8 +62,7 @@ def test_results_bucket_is_encrypted_and_private(pack_and_template):
                    ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
 
 
-def test_instance_role_is_least_privilege(pack_and_template):
-    _, template = pack_and_template
+def check_instance_role_is_least_privilege(pack, template):
     for role in _resources(template, "AWS::IAM::Role").values():
         managed = json.dumps(role["Properties"].get("ManagedPolicyArns", []))
         assert "AdministratorAccess" not in managed and "AmazonS3FullAccess" not in managed
@@ -76,16 +73,14 @@ def test_instance_role_is_least_privilege(pack_and_template):
                 assert statement["Resource"] != "*", statement
 
 
-def test_images_come_from_public_ssm_parameters(pack_and_template):
-    _, template = pack_and_template
+def check_images_come_from_public_ssm_parameters(pack, template):
     text = json.dumps(template)
     assert not re.search(r"\bami-[0-9a-f]{8,17}\b", text), "hard-coded AMI id"
     ami_params = [p for p in template["Parameters"].values() if p["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"]
     assert ami_params and all(p["Default"].startswith("/aws/service/") for p in ami_params)
 
 
-def test_instance_type_parameter_and_outputs(pack_and_template):
-    pack, template = pack_and_template
+def check_instance_type_parameter_and_outputs(pack, template):
     allowed = template["Parameters"]["InstanceType"]["AllowedValues"]
     assert {s.instance_type for s in pack.sizes} <= set(allowed)
     assert template["Parameters"]["InstanceType"]["Default"] == pack.default.instance_type
@@ -94,8 +89,7 @@ def test_instance_type_parameter_and_outputs(pack_and_template):
     assert "ssm start-session" in json.dumps(template["Outputs"]["ConnectCommand"])
 
 
-def test_user_data_configures_memory_metrics_and_installs_software(pack_and_template):
-    pack, template = pack_and_template
+def check_user_data_configures_memory_metrics_and_installs_software(pack, template):
     text = json.dumps(template)
     assert "mem_used_percent" in text and '\\"namespace\\": \\"CWAgent\\"' in text
     assert "InstanceId" in text and "amazon-cloudwatch-agent-ctl" in text
@@ -106,3 +100,13 @@ def test_user_data_configures_memory_metrics_and_installs_software(pack_and_temp
     assert named, "the pack declares no conda or spack software"
     missing = [n for n in named if n not in text]
     assert not missing, f"software declared in domain.yaml but not installed by the template: {missing}"
+
+
+CHECKS = [check_no_inbound_from_the_world, check_imdsv2_and_encrypted_volumes, check_results_bucket_is_encrypted_and_private, check_instance_role_is_least_privilege, check_images_come_from_public_ssm_parameters, check_instance_type_parameter_and_outputs, check_user_data_configures_memory_metrics_and_installs_software]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("version_dir", VERSION_DIRS, ids=version_id)
+def test_template(version_dir, check):
+    pack = load_pack(version_dir)
+    check(pack, json.loads((version_dir / "cloudformation.json").read_text()))
