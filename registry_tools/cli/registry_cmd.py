@@ -147,7 +147,9 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, fmt: str, li
 
     err = console(stderr=True)
     show_progress = fmt == "text" and err.is_terminal
-    report = validate(version_dirs, lint=lint,
+    import datetime
+
+    report = validate(version_dirs, lint=lint, today=datetime.date.today(),
                       progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
     if fmt == "json":
         emit_json(report.to_dict())

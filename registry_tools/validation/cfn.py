@@ -2,7 +2,8 @@
 
 ``cfnlint.api.lint()`` reloads every rule on each call (~450 ms); building one
 ``Runner`` and passing its rules to ``run_template_by_data`` costs that once.
-A template cannot silence checks: ``mandatory_checks`` lists every rule
+Our own security rules (E91xx/W91xx, ``security_rules/``) are appended to
+cfn-lint's. A template cannot silence checks: ``mandatory_checks`` lists every rule
 prefix, and an explicit empty config file stops a ``.cfnlintrc`` in the
 working directory from being read.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from registry_tools.validation.findings import ERROR, WARNING, Finding
 
 MAX_MESSAGE = 300
+SECURITY_RULES_DIR = Path(__file__).resolve().parent / "security_rules"
 
 
 class CfnLinter:
@@ -33,7 +35,7 @@ class CfnLinter:
 
     def _config(self, regions: list[str]):
         return self._config_cls(
-            ["--config-file", self._empty_config],
+            ["--config-file", self._empty_config, "--append-rules", str(SECURITY_RULES_DIR)],
             regions=regions or ["us-east-1"],
             mandatory_checks=["E", "W"],
         )

@@ -8,13 +8,14 @@ and, when on, uses one ``CfnLinter`` for the whole run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 
 from registry_tools.packs.errors import PackError
 from registry_tools.packs.loader import load_pack_files
 from registry_tools.pricing.catalogue import Catalogue
 from registry_tools.validation.findings import ERROR, Finding, Report
-from registry_tools.validation.semantics import check_pack
+from registry_tools.validation.semantics import check_pack, check_price_table_age
 
 RULE_FOR_PROBLEM = {"schema": "ARW001", "yaml": "ARW002", "consistency": "ARW003", "template": "ARW004"}
 
@@ -30,10 +31,11 @@ def validate(
     lint: bool = True,
     catalogue: Catalogue | None = None,
     progress: Callable[[Path], None] | None = None,
+    today: date | None = None,
 ) -> Report:
     catalogue = catalogue or Catalogue.load()
     linter = None
-    findings: list[Finding] = []
+    findings: list[Finding] = check_price_table_age(catalogue, today) if today else []
     count = 0
     try:
         for version_dir in version_dirs:

@@ -11,6 +11,7 @@ sections users need.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 from registry_tools.packs.loader import LoadedPack
@@ -19,6 +20,9 @@ from registry_tools.pricing.cost import check_estimates
 from registry_tools.validation.findings import ERROR, WARNING, Finding
 
 README_SECTIONS = ("overview", "sizes and cost", "software", "getting started")
+COST_WARNING = 0.05  # more than 5% off the price table: warning
+COST_ERROR = 0.10  # more than 10% off: error
+PRICE_TABLE_MAX_AGE_DAYS = 180
 
 
 def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | None = None) -> list[Finding]:
@@ -51,9 +55,11 @@ def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | Non
             if region not in spec.hourly_usd:
                 add("ARW112", f"size {size.name}: {size.instance_type} is not sold in {region} (sold in: {', '.join(spec.regions)}); remove the region or change the type", ("regions",))
 
-    for mismatch in check_estimates(catalogue, pack):
+    errors = {m.size for m in check_estimates(catalogue, pack, COST_ERROR) if m.computed is not None}
+    for mismatch in check_estimates(catalogue, pack, COST_WARNING):
         if mismatch.computed is not None:
-            add("ARW120", str(mismatch), ("cost_estimate", "monthly_usd", mismatch.size))
+            severity = ERROR if mismatch.size in errors else WARNING
+            add("ARW120", str(mismatch), ("cost_estimate", "monthly_usd", mismatch.size), severity=severity)
     if pack.cost_estimate.price_date != catalogue.price_date:
         add("ARW121", f"costs are priced on {pack.cost_estimate.price_date}; the price table is dated {catalogue.price_date}", ("cost_estimate", "price_date"), severity=WARNING)
 
@@ -88,3 +94,12 @@ def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | Non
 def _line_of(text: str, needle: str) -> int | None:
     index = text.find(needle)
     return text.count("\n", 0, index) + 1 if index >= 0 else None
+
+
+def check_price_table_age(catalogue: Catalogue, today: date) -> list[Finding]:
+    """A warning when the price table is older than PRICE_TABLE_MAX_AGE_DAYS."""
+    age = (today - date.fromisoformat(catalogue.price_date)).days
+    if age <= PRICE_TABLE_MAX_AGE_DAYS:
+        return []
+    return [Finding("(price table)", catalogue.price_date, "ARW122", WARNING, "registry_tools/data/prices.json", None,
+                    f"the price table is {age} days old ({catalogue.price_date}); prices may have changed")]
