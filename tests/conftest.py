@@ -23,8 +23,10 @@ def version_id(path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _no_real_aws(monkeypatch):
-    """Tests never reach real AWS: fake credentials, no profile, no stray endpoint."""
+def _isolated(monkeypatch, tmp_path):
+    """Tests never reach real AWS (fake credentials, no profile, no stray endpoint)
+    and never touch the user's state directory (ARW_HOME is per test)."""
+    monkeypatch.setenv("ARW_HOME", str(tmp_path / "arw-home"))
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
@@ -33,10 +35,8 @@ def _no_real_aws(monkeypatch):
 
 
 @pytest.fixture
-def arw_home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "arw-home"
-    monkeypatch.setenv("ARW_HOME", str(home))
-    return home
+def arw_home(tmp_path) -> Path:
+    return tmp_path / "arw-home"
 
 
 @pytest.fixture
@@ -44,6 +44,7 @@ def pack_copy(tmp_path) -> Path:
     """A writable copy of the reference pack at domains/genomics/v1.2.0 under tmp_path."""
     target = tmp_path / "domains" / "genomics" / "v1.2.0"
     shutil.copytree(REFERENCE_PACK, target)
+    (target.parent / "latest").symlink_to("v1.2.0")
     return target
 
 

@@ -123,38 +123,63 @@ def _print_catalog(entries: list[dict]) -> None:
 @registry.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @domains_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format.")
-@click.option("--lint/--no-lint", default=True, show_default=True, help="Run cfn-lint on the templates.")
-def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, fmt: str, lint: bool) -> None:
-    """Validate packs: schema, consistency, prices, template and README.
+@click.option("--changed-since", "changed_since", metavar="GIT_REF",
+              help="Only packs with files changed since GIT_REF (committed, staged, unstaged or untracked).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="Report format: readable text, JSON, SARIF 2.1.0 or GitHub annotations.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Check this many pack versions in parallel.")
+@click.option("--no-cache", is_flag=True, help="Re-check every pack instead of reusing results for unchanged ones.")
+@click.option("--lint/--no-lint", default=True, show_default=True, help="Run cfn-lint and the security rules.")
+def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_since: str | None, fmt: str,
+                 jobs: int, no_cache: bool, lint: bool) -> None:
+    """Validate packs: schema, consistency, prices, template, README, cfn-lint and security rules.
 
     PATHS may be pack version directories, pack directories or a domains/
     tree; with none, every pack under domains/ is checked. Exits 0 when there
-    are no errors (warnings allowed) and 1 otherwise.
+    are no errors (warnings allowed), 1 when there are, 2 for usage errors.
     """
+    import datetime
+
     from registry_tools.packs.repository import pack_version_dirs
+    from registry_tools.validation.cache import ResultCache
     from registry_tools.validation.pipeline import validate
 
-    targets = list(paths) or [resolve_domains_dir(domains_dir)]
-    version_dirs: list[Path] = []
-    for target in targets:
-        found = pack_version_dirs(target)
-        if not found:
-            raise click.BadParameter(f"{target} holds no pack (expected domain.yaml or v<semver>/ directories)",
-                                     param_hint="PATHS")
-        version_dirs.extend(found)
+    added: tuple[Path, ...] = ()
+    if changed_since:
+        from registry_tools.validation import changes
+
+        domains = resolve_domains_dir(domains_dir)
+        try:
+            found_changes = changes.changed_since(domains, changed_since)
+        except changes.GitError as exc:
+            raise UserError(f"--changed-since {changed_since}: {exc}") from None
+        version_dirs, added = list(found_changes.changed), found_changes.added
+        if paths:
+            wanted = {p.resolve() for target in paths for p in pack_version_dirs(target)}
+            version_dirs = [d for d in version_dirs if d.resolve() in wanted]
+    else:
+        targets = list(paths) or [resolve_domains_dir(domains_dir)]
+        version_dirs = []
+        for target in targets:
+            found = pack_version_dirs(target)
+            if not found:
+                raise click.BadParameter(f"{target} holds no pack (expected domain.yaml or v<semver>/ directories)",
+                                         param_hint="PATHS")
+            version_dirs.extend(found)
 
     err = console(stderr=True)
     show_progress = fmt == "text" and err.is_terminal
-    import datetime
-
-    report = validate(version_dirs, lint=lint, today=datetime.date.today(),
+    report = validate(version_dirs, lint=lint, today=datetime.date.today(), jobs=jobs, added=added,
+                      cache=None if no_cache else ResultCache(),
                       progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
-    if fmt == "json":
-        emit_json(report.to_dict())
-    else:
+    if fmt == "text":
         _print_report(report)
+    else:
+        from registry_tools import __version__
+        from registry_tools.validation import formats
+
+        click.echo({"json": formats.to_json, "github": formats.to_github}.get(fmt, lambda r: formats.to_sarif(r, __version__))(report))
     if report.errors:
         raise SystemExit(1)
 
@@ -172,7 +197,7 @@ def _print_report(report) -> None:
                        + f" [{f.rule}] {where}: {f.message}")
     clean = report.packs - len(by_pack)
     summary = (f"Checked {report.packs} pack version(s): {report.errors} error(s), {report.warnings} warning(s)"
-               f"{f', {clean} clean' if clean else ''}.")
+               f"{f', {clean} clean' if clean else ''}{f' ({report.cached} unchanged, from cache)' if report.cached else ''}.")
     click.secho(summary, fg="red" if report.errors else "green")
 
 

@@ -34,16 +34,26 @@ def display_path(path: Path) -> str:
 
 
 def read_text(path: Path, max_bytes: int, shown: str) -> str:
+    def fail(message: str) -> PackError:
+        return PackError(Problem(file=shown, message=message, rule="file"))
+
+    if path.is_symlink():
+        raise fail(f"{path.name} is a symbolic link; pack files must be regular files")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise PackError(f"file not found (expected {path.name} in {display_path(path.parent)})", file=shown) from None
+        raise fail(f"file not found (expected {path.name} in {display_path(path.parent)})") from None
+    if not path.is_file():
+        raise fail(f"{path.name} is not a regular file")
     if size > max_bytes:
-        raise PackError(f"file is {size} bytes; the limit is {max_bytes} bytes", file=shown)
+        raise fail(f"file is {size} bytes; the limit is {max_bytes} bytes")
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise fail("binary file (contains NUL bytes); expected UTF-8 text")
     try:
-        return path.read_bytes().decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PackError(f"not valid UTF-8 (byte {exc.start})", file=shown) from None
+        raise fail(f"not valid UTF-8 (byte {exc.start})") from None
 
 
 def parse_pack_file(path: Path, limits: Limits = LIMITS) -> tuple[MarkedDocument, str]:
@@ -130,7 +140,7 @@ def load_pack_files(version_dir: Path, limits: Limits = LIMITS) -> LoadedPack:
     """Load and check one ``domains/<name>/v<version>/`` directory, keeping its sources."""
     version_dir = Path(version_dir)
     if not version_dir.is_dir():
-        raise PackError(f"not a pack directory: {display_path(version_dir)}", file=display_path(version_dir))
+        raise PackError(Problem(file=display_path(version_dir), message="not a pack directory", rule="file"))
     doc, shown = parse_pack_file(version_dir / PACK_FILE, limits)
     template_path = version_dir / doc.data["deployment"]["template"]
     template_text, template = load_template(template_path, limits)

@@ -30,6 +30,7 @@ class Finding:
 class Report:
     packs: int
     findings: tuple[Finding, ...]
+    cached: int = 0
 
     @property
     def errors(self) -> int:

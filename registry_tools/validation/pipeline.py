@@ -1,23 +1,30 @@
 """Validate pack versions: load -> semantics -> cfn-lint, collecting findings.
 
 ``validate(dirs)`` never raises for a bad pack: every problem becomes a
-``Finding`` with a rule id, file and line. cfn-lint is optional (``lint``)
-and, when on, uses one ``CfnLinter`` for the whole run.
+``Finding`` with a rule id, file and line, and the run goes on. Per-version
+results are cached by content hash (``ResultCache``), so an unchanged pack is
+not re-linted; pack-level checks (``latest``, version order) always run.
+cfn-lint uses one reused rule set per process; ``jobs > 1`` spreads the
+uncached versions over worker processes.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
 from registry_tools.packs.errors import PackError
 from registry_tools.packs.loader import load_pack_files
+from registry_tools.packs.repository import LATEST_LINK, version_dirs
 from registry_tools.pricing.catalogue import Catalogue
+from registry_tools.validation.cache import ResultCache, pack_key
 from registry_tools.validation.findings import ERROR, Finding, Report
 from registry_tools.validation.semantics import check_pack, check_price_table_age
 
-RULE_FOR_PROBLEM = {"schema": "ARW001", "yaml": "ARW002", "consistency": "ARW003", "template": "ARW004"}
+RULE_FOR_PROBLEM = {"schema": "ARW001", "yaml": "ARW002", "consistency": "ARW003", "template": "ARW004", "file": "ARW005"}
 
 
 def _guess_identity(version_dir: Path) -> tuple[str, str]:
@@ -25,42 +32,122 @@ def _guess_identity(version_dir: Path) -> tuple[str, str]:
     return version_dir.parent.name, version
 
 
+class _Checker:
+    """Checks one version directory; keeps one cfn-lint rule set for its process."""
+
+    def __init__(self, lint: bool):
+        self.lint = lint
+        self.catalogue = Catalogue.load()
+        self._linter = None
+
+    def check(self, version_dir: Path) -> list[Finding]:
+        name, version = _guess_identity(version_dir)
+        try:
+            loaded = load_pack_files(version_dir)
+        except PackError as exc:
+            return [
+                Finding(name, version, RULE_FOR_PROBLEM.get(p.rule, "ARW001"), ERROR, p.file, p.line,
+                        f"{p.field}: {p.message}" if p.field else p.message)
+                for p in exc.problems
+            ]
+        findings = check_pack(loaded, self.catalogue, version_dir)
+        if self.lint:
+            if self._linter is None:
+                from registry_tools.validation.cfn import CfnLinter
+
+                self._linter = CfnLinter()
+            findings += self._linter.lint(loaded.template_text, loaded.pack.regions, pack=name,
+                                          version=str(loaded.pack.version), file=loaded.template_file)
+        return findings
+
+    def close(self) -> None:
+        if self._linter is not None:
+            self._linter.close()
+
+
+_WORKER: _Checker | None = None
+
+
+def _worker_init(lint: bool) -> None:
+    global _WORKER
+    _WORKER = _Checker(lint)
+
+
+def _worker_check(version_dir: Path) -> list[Finding]:
+    assert _WORKER is not None
+    return _WORKER.check(version_dir)
+
+
+def pack_level_findings(pack_dirs: Iterable[Path], added: Iterable[Path] = ()) -> list[Finding]:
+    """`latest` points at the highest version; versions added since a ref are newer than the rest."""
+    findings: list[Finding] = []
+    added = {p.resolve() for p in added}
+    for pack_dir in sorted(set(pack_dirs)):
+        versions = version_dirs(pack_dir)
+        if not versions:
+            continue
+        highest = versions[-1][1].name
+        link = pack_dir / LATEST_LINK
+        where = str(link)
+        if not link.is_symlink():
+            findings.append(Finding(pack_dir.name, versions[-1][0].__str__(), "ARW103", ERROR, where, None,
+                                    f"no '{LATEST_LINK}' link; create it with: ln -s {highest} {link}"))
+        elif os.readlink(link) != highest:
+            findings.append(Finding(pack_dir.name, str(versions[-1][0]), "ARW103", ERROR, where, None,
+                                    f"'{LATEST_LINK}' points at {os.readlink(link)}, not the highest version {highest}"))
+        existing = [v for v, path in versions if path.resolve() not in added]
+        for version, path in versions:
+            if path.resolve() in added and existing and version <= max(existing, key=lambda v: v._key()):
+                newest = max(existing, key=lambda v: v._key())
+                findings.append(Finding(pack_dir.name, str(version), "ARW104", ERROR, str(path / "domain.yaml"), None,
+                                        f"new version {version} is not greater than the published {newest}; "
+                                        "published versions are never replaced - bump the version"))
+    return findings
+
+
 def validate(
-    version_dirs: Iterable[Path],
+    version_dirs_: Iterable[Path],
     *,
     lint: bool = True,
-    catalogue: Catalogue | None = None,
     progress: Callable[[Path], None] | None = None,
     today: date | None = None,
+    cache: ResultCache | None = None,
+    jobs: int = 1,
+    added: Iterable[Path] = (),
 ) -> Report:
-    catalogue = catalogue or Catalogue.load()
-    linter = None
-    findings: list[Finding] = check_price_table_age(catalogue, today) if today else []
-    count = 0
-    try:
-        for version_dir in version_dirs:
-            count += 1
-            if progress:
-                progress(version_dir)
-            name, version = _guess_identity(version_dir)
-            try:
-                loaded = load_pack_files(version_dir)
-            except PackError as exc:
-                findings.extend(
-                    Finding(name, version, RULE_FOR_PROBLEM.get(p.rule, "ARW001"), ERROR, p.file, p.line,
-                            f"{p.field}: {p.message}" if p.field else p.message)
-                    for p in exc.problems
-                )
-                continue
-            findings.extend(check_pack(loaded, catalogue, version_dir))
-            if lint:
-                if linter is None:
-                    from registry_tools.validation.cfn import CfnLinter
+    dirs = list(dict.fromkeys(Path(d) for d in version_dirs_))
+    findings: list[Finding] = check_price_table_age(Catalogue.load(), today) if today else []
+    results: dict[Path, list[Finding]] = {}
+    keys: dict[Path, str | None] = {}
+    cached = 0
+    for version_dir in dirs:
+        keys[version_dir] = pack_key(version_dir, lint) if cache else None
+        hit = cache.get(keys[version_dir]) if cache and keys[version_dir] else None
+        if hit is not None:
+            results[version_dir] = hit
+            cached += 1
+    todo = [d for d in dirs if d not in results]
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint,)) as pool:
+            for version_dir, result in zip(todo, pool.map(_worker_check, todo, chunksize=max(1, len(todo) // (jobs * 4))), strict=True):
+                if progress:
+                    progress(version_dir)
+                results[version_dir] = result
+    else:
+        checker = _Checker(lint)
+        try:
+            for version_dir in todo:
+                if progress:
+                    progress(version_dir)
+                results[version_dir] = checker.check(version_dir)
+        finally:
+            checker.close()
+    for version_dir in todo:
+        if cache and keys[version_dir]:
+            cache.put(keys[version_dir], results[version_dir])
+    for version_dir in dirs:
+        findings.extend(results[version_dir])
+    pack_dirs = [d.parent for d in dirs if d.name.startswith("v") and d.parent.is_dir()]
+    findings.extend(pack_level_findings(pack_dirs, added))
+    return Report(packs=len(dirs), findings=tuple(findings), cached=cached)
 
-                    linter = CfnLinter()
-                findings.extend(linter.lint(loaded.template_text, loaded.pack.regions, pack=name,
-                                            version=str(loaded.pack.version), file=loaded.template_file))
-    finally:
-        if linter is not None:
-            linter.close()
-    return Report(packs=count, findings=tuple(findings))

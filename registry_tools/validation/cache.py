@@ -1,0 +1,83 @@
+"""Content-hash cache of per-version validation results.
+
+The key hashes every file of a version directory (names and bytes) together
+with everything that can change a verdict: this tool's version, cfn-lint's
+version, the price table, the schema and our security rules, and whether
+cfn-lint ran. An unchanged pack is therefore never re-linted; any edit to the
+pack or to the checks misses the cache. Entries are JSON files written
+atomically under ``$ARW_HOME/cache/validate/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from registry_tools.config import package_data, state_dir
+from registry_tools.fsutil import atomic_write_text
+from registry_tools.validation.findings import Finding
+
+FORMAT = 1
+
+
+@lru_cache(maxsize=1)
+def checks_fingerprint() -> str:
+    """Hash of what decides a verdict besides the pack itself."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from registry_tools import __version__
+
+    digest = hashlib.sha256(f"arw-validate-{FORMAT}-{__version__}".encode())
+    try:
+        digest.update(version("cfn-lint").encode())
+    except PackageNotFoundError:
+        digest.update(b"cfn-lint-unknown")
+    here = Path(__file__).resolve().parent
+    sources = [package_data("data", "prices.json"), package_data("schemas", "domain.schema.json"),
+               *sorted((here / "security_rules").glob("*.py")), *sorted(here.glob("*.py")),
+               *sorted((here.parent / "packs").glob("*.py")), *sorted((here.parent / "pricing").glob("*.py"))]
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def pack_key(version_dir: Path, lint: bool) -> str | None:
+    """The cache key of a version directory, or None when it cannot be read."""
+    digest = hashlib.sha256(checks_fingerprint().encode())
+    digest.update(b"lint" if lint else b"nolint")
+    digest.update(str(version_dir.parent.name).encode())
+    digest.update(version_dir.name.encode())
+    try:
+        for path in sorted(version_dir.rglob("*")):
+            relative = path.relative_to(version_dir).as_posix().encode()
+            digest.update(b"\0" + relative + b"\0")
+            if path.is_symlink():
+                digest.update(b"link:" + str(path.readlink()).encode())
+            elif path.is_file():
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+class ResultCache:
+    def __init__(self, root: Path | None = None):
+        self.root = root or state_dir() / "cache" / "validate"
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> list[Finding] | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            return [Finding(**item) for item in data["findings"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, findings: list[Finding]) -> None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            atomic_write_text(self._path(key), json.dumps({"findings": [f.to_dict() for f in findings]}))

@@ -1,0 +1,216 @@
+"""registry validate: semantic rules, pack-level rules, bad input, output formats, --changed-since and the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from registry_tools.cli.main import cli
+from registry_tools.validation.cache import ResultCache
+from registry_tools.validation.pipeline import validate
+
+from .conftest import REFERENCE_PACK
+
+
+def rules(report_or_dirs, **kwargs):
+    report = validate(report_or_dirs, lint=False, **kwargs) if isinstance(report_or_dirs, list) else report_or_dirs
+    return {f.rule for f in report.findings if f.severity == "error"}, report
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_reference_pack_is_clean(pack_copy):
+    errors, report = rules([pack_copy])
+    assert errors == set() and report.warnings == 0
+
+
+SEMANTIC = {
+    "ARW110": ("domain.yaml", "instance_type: m7i.2xlarge", "instance_type: m7i.3xlarge"),
+    "ARW111": ("domain.yaml", "    memory_gib: 32\n", "    memory_gib: 64\n"),
+    "ARW120": ("domain.yaml", "standard: 812.63", "standard: 950.00"),
+    "ARW130": ("cloudformation.json", '"r7i.12xlarge",', ""),
+    "ARW131": ("domain.yaml", "outputs: [InstanceId, BucketName, ConnectCommand, ResultsUri]",
+               "outputs: [InstanceId, BucketName, ConnectCommand, ResultsUri, JupyterUrl]"),
+    "ARW133": ("domain.yaml", "    RootVolumeGiB: 500\n", "    RootVolumeGiB: 500\n    KeyName: mine\n"),
+    "ARW140": ("README.md", "## Getting started", "## Try it"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(SEMANTIC))
+def test_semantic_rule_fires_with_a_line(pack_copy, rule):
+    file, old, new = SEMANTIC[rule]
+    edit(pack_copy / file, old, new)
+    errors, report = rules([pack_copy])
+    assert rule in errors, report.findings
+    finding = next(f for f in report.findings if f.rule == rule)
+    assert finding.file.endswith(file)
+    if file == "domain.yaml":
+        assert finding.line is not None
+
+
+def test_region_where_a_type_is_not_sold(pack_copy):
+    edit(pack_copy / "domain.yaml", "instance_type: r7i.12xlarge", "instance_type: hpc6a.48xlarge")
+    edit(pack_copy / "domain.yaml", "    vcpus: 48\n    memory_gib: 384\n", "    vcpus: 96\n    memory_gib: 384\n")
+    errors, report = rules([pack_copy])
+    assert "ARW112" in errors
+    assert any("hpc6a.48xlarge is not sold in us-east-1" in f.message for f in report.findings)
+
+
+def test_cost_drift_between_5_and_10_percent_is_a_warning(pack_copy):
+    edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 870.00")  # +7%
+    errors, report = rules([pack_copy])
+    assert "ARW120" not in errors
+    assert any(f.rule == "ARW120" and f.severity == "warning" and "$812.63" in f.message for f in report.findings)
+
+
+def test_directory_names_must_match(pack_copy):
+    renamed = pack_copy.parent / "v9.9.9"
+    pack_copy.rename(renamed)
+    errors, _ = rules([renamed])
+    assert "ARW102" in errors
+    other = pack_copy.parent.parent / "genetics"
+    pack_copy.parent.rename(other)
+    errors, _ = rules([other / "v9.9.9"])
+    assert "ARW101" in errors
+
+
+def test_latest_must_point_at_highest(pack_copy):
+    older = pack_copy.parent / "v1.1.0"
+    shutil.copytree(REFERENCE_PACK.parent / "v1.1.0", older)
+    (pack_copy.parent / "latest").unlink()
+    (pack_copy.parent / "latest").symlink_to("v1.1.0")
+    errors, report = rules([pack_copy])
+    assert "ARW103" in errors
+
+
+@pytest.mark.parametrize("bad", ["binary", "huge", "symlink", "missing"])
+def test_bad_files_become_findings_and_the_run_continues(pack_copy, tmp_path, bad):
+    target = pack_copy / "README.md"
+    if bad == "binary":
+        target.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    elif bad == "huge":
+        target.write_text("x" * (600 * 1024))
+    elif bad == "symlink":
+        outside = tmp_path / "outside.md"
+        outside.write_text("# secret\n")
+        target.unlink()
+        target.symlink_to(outside)
+    else:
+        target.unlink()
+    good = tmp_path / "good" / "genomics" / "v1.1.0"
+    shutil.copytree(REFERENCE_PACK.parent / "v1.1.0", good)
+    (good.parent / "latest").symlink_to("v1.1.0")
+    errors, report = rules([pack_copy, good])
+    assert errors == {"ARW005"}
+    assert report.packs == 2
+    assert all(f.pack == "genomics" and f.version == "1.2.0" for f in report.findings if f.severity == "error")
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_json_format(pack_copy):
+    edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 950.00")
+    result = _run("registry", "validate", "--no-lint", "--format", "json", str(pack_copy))
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert set(data) == {"packs", "errors", "warnings", "findings"}
+    assert data["packs"] == 1 and data["errors"] == 1
+    finding = data["findings"][0]
+    assert set(finding) == {"pack", "version", "rule", "severity", "file", "line", "message"}
+    assert finding["rule"] == "ARW120" and isinstance(finding["line"], int)
+
+
+def test_sarif_format(pack_copy):
+    edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 950.00")
+    result = _run("registry", "validate", "--no-lint", "--format", "sarif", str(pack_copy))
+    assert result.exit_code == 1
+    sarif = json.loads(result.output)
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    assert run["tool"]["driver"]["name"] == "aws-research-wizard"
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["ARW120"]
+    res = run["results"][0]
+    assert res["level"] == "error" and res["ruleId"] == "ARW120"
+    assert res["locations"][0]["physicalLocation"]["region"]["startLine"] > 1
+
+
+def test_github_format_escapes(pack_copy):
+    edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 950.00")
+    result = _run("registry", "validate", "--no-lint", "--format", "github", str(pack_copy))
+    assert result.exit_code == 1
+    line = result.output.splitlines()[0]
+    assert line.startswith("::error file=") and ",line=" in line and "::genomics 1.2.0: size standard" in line
+    assert "title=ARW120 monthly cost estimate disagrees with the price table" in line
+
+
+def test_cache_skips_unchanged_and_rechecks_edited_packs(tmp_path, arw_home):
+    domains = tmp_path / "domains"
+    for name in ("genomics", "genomics_copy"):
+        target = domains / name / "v1.2.0"
+        shutil.copytree(REFERENCE_PACK, target)
+        (target.parent / "latest").symlink_to("v1.2.0")
+        edit(target / "domain.yaml", "name: genomics", f"name: {name}")
+    dirs = [domains / "genomics" / "v1.2.0", domains / "genomics_copy" / "v1.2.0"]
+    cache = ResultCache()
+    first = validate(dirs, lint=False, cache=cache)
+    assert first.cached == 0 and first.errors == 0
+    second = validate(dirs, lint=False, cache=cache)
+    assert second.cached == 2 and second.findings == first.findings
+    edit(dirs[1] / "domain.yaml", "standard: 812.63", "standard: 950.00")
+    third = validate(dirs, lint=False, cache=cache)
+    assert third.cached == 1 and {f.pack for f in third.findings} == {"genomics_copy"}
+    assert (arw_home / "cache" / "validate").is_dir()
+    fresh = validate(dirs, lint=False, cache=None)
+    assert fresh.cached == 0 and fresh.findings == third.findings
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
+
+
+def test_changed_since_checks_only_changed_packs_and_new_versions(repo_copy):
+    _git(repo_copy, "init", "-q", "-b", "main")
+    _git(repo_copy, "add", "-A")
+    _git(repo_copy, "commit", "-q", "-m", "base")
+    domains = repo_copy / "domains"
+    nothing = _run("registry", "validate", "--no-lint", "--format", "json", "--changed-since", "HEAD",
+                   "--domains-dir", str(domains))
+    assert json.loads(nothing.output)["packs"] == 0
+    edit(domains / "genomics" / "v1.1.0" / "README.md", "## Overview", "## Overview\n")
+    one = json.loads(_run("registry", "validate", "--no-lint", "--format", "json", "--changed-since", "HEAD",
+                          "--domains-dir", str(domains)).output)
+    assert one["packs"] == 1 and one["errors"] == 0
+    # a new version that is not newer than the published ones
+    shutil.copytree(domains / "genomics" / "v1.0.0", domains / "genomics" / "v1.0.1")
+    edit(domains / "genomics" / "v1.0.1" / "domain.yaml", 'version: "1.0.0"', 'version: "1.0.1"')
+    result = _run("registry", "validate", "--no-lint", "--format", "json", "--changed-since", "HEAD",
+                  "--domains-dir", str(domains))
+    data = json.loads(result.output)
+    assert result.exit_code == 1 and data["packs"] == 2
+    assert [f["rule"] for f in data["findings"] if f["severity"] == "error"] == ["ARW104"]
+
+
+def test_changed_since_unknown_ref_is_a_clear_error(repo_copy):
+    _git(repo_copy, "init", "-q", "-b", "main")
+    result = _run("registry", "validate", "--changed-since", "no-such-ref", "--domains-dir", str(repo_copy / "domains"))
+    assert result.exit_code == 1 and "--changed-since no-such-ref" in result.output
+
+
+def test_jobs_give_the_same_report(repo_copy):
+    dirs = [p for p in (repo_copy / "domains" / "genomics").iterdir() if p.name.startswith("v")]
+    serial = validate(sorted(dirs), lint=False)
+    parallel = validate(sorted(dirs), lint=False, jobs=2)
+    assert serial.findings == parallel.findings and parallel.packs == 3
