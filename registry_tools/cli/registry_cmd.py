@@ -257,3 +257,97 @@ def bump_cmd(name: str, part: str | None, domains_dir: Path | None, as_json: boo
     click.echo(f"{name} v{bumped.old} -> v{bumped.new}: created {bumped.path}; latest -> v{bumped.new}")
     click.echo("Next: describe the change in the changelog and README, then run")
     click.echo(f"  aws-research-wizard registry validate {bumped.path}")
+
+
+def _source_version_dir(domains: Path, spec: str) -> Path:
+    """NAME or NAME@VERSION in the source tree -> its version directory (default: latest stable)."""
+    from registry_tools.packs.repository import find
+    from registry_tools.packs.semver import Version, VersionError
+
+    name, _, version = spec.partition("@")
+    try:
+        source = find(domains, name)
+    except KeyError:
+        raise UserError(f"no pack named {name!r} under {domains}") from None
+    if not version:
+        return source.latest[1]
+    try:
+        return source.version_dir(Version.parse(version))
+    except VersionError as exc:
+        raise UserError(str(exc)) from None
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+
+
+@registry.command("test-deploy")
+@click.argument("spec", metavar="NAME[@VERSION]")
+@click.option("--size", help="Size to deploy (default: the pack's default size).")
+@click.option("--sandbox", "where", flag_value="sandbox", default=True,
+              help="Deploy into the local AWS sandbox (default; started for the run if it is not running).")
+@click.option("--aws", "where", flag_value="aws", help="Deploy into the AWS account of your current credentials (costs money).")
+@click.option("--region", help="Region (default: the pack's cost region).")
+@click.option("--timeout", type=click.IntRange(10, 7200), default=1800, show_default=True, help="Seconds to wait for each of create and delete.")
+@domains_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None, timeout: int,
+                    domains_dir: Path | None, as_json: bool) -> None:
+    """Create a pack's stack, wait for it, check its outputs, then delete it.
+
+    Reports timings and the resources created; a failure (CREATE_FAILED,
+    ROLLBACK_*, timeout) names the failing resource and reason. The stack is
+    always deleted. Exits 0 when the deployment succeeded, 1 otherwise.
+    """
+    from registry_tools.deploy.aws import Target
+    from registry_tools.deploy.smoke import smoke_test
+    from registry_tools.packs.errors import PackError
+    from registry_tools.packs.loader import load_pack_files
+    from registry_tools.sandbox import control
+
+    version_dir = _source_version_dir(resolve_domains_dir(domains_dir), spec)
+    try:
+        loaded = load_pack_files(version_dir)
+    except PackError as exc:
+        raise UserError(f"the pack does not load; run `registry validate {version_dir}`:\n{exc}") from None
+    try:
+        chosen = loaded.pack.size(size) if size else loaded.pack.default
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+    region = region or loaded.pack.cost_estimate.region
+    if region not in loaded.pack.regions:
+        raise UserError(f"{loaded.pack.ref} is not offered in {region} (regions: {', '.join(loaded.pack.regions)})")
+
+    started_here = False
+    if where == "sandbox":
+        try:
+            _, started_here = control.start()
+            target = control.target(region)
+        except control.SandboxError as exc:
+            raise UserError(str(exc)) from None
+    else:
+        target = Target(region=region)
+    say = (lambda message: None) if as_json else (lambda message: click.echo(message, err=True))
+    say(f"Deploying {loaded.pack.ref} size {chosen.name} ({chosen.instance_type}) to "
+        f"{'the sandbox' if target.is_sandbox else 'AWS'} in {region} ...")
+    try:
+        report = smoke_test(loaded, chosen, target, timeout=timeout,
+                            poll_seconds=0.2 if target.is_sandbox else 10.0,
+                            on_status=lambda status: say(f"  {status}"))
+    finally:
+        if started_here:
+            control.stop()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        verdict = click.style("OK", fg="green") if report.ok else click.style("FAILED", fg="red")
+        click.echo(f"{verdict} {report.pack} {report.version} ({report.size}) stack {report.stack}: {report.status}"
+                   f" in {report.create_seconds:.1f} s")
+        if report.reason:
+            where_failed = f" at {report.failing_resource}" if report.failing_resource else ""
+            click.echo(f"  reason{where_failed}: {report.reason}")
+        if report.resources:
+            click.echo(f"  {len(report.resources)} resources: " + ", ".join(f"{r['logical_id']} ({r['type']})" for r in report.resources))
+        cleanup = (f"deleted in {report.delete_seconds:.1f} s" if report.cleaned_up
+                   else f"NOT deleted: {report.cleanup_error} - delete stack {report.stack} by hand")
+        click.echo(f"  cleanup: {cleanup}")
+    if not report.ok or not report.cleaned_up:
+        raise SystemExit(1)

@@ -101,6 +101,16 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
     raise SandboxError(f"the sandbox server did not start within {START_TIMEOUT_S:.0f} s; see {path.parent / 'server.log'}")
 
 
+def target(region: str):
+    """A deployment target for the running sandbox (raises SandboxError when it is not running)."""
+    from registry_tools.deploy.aws import Target
+
+    info = current()
+    if info is None:
+        raise SandboxError("the sandbox is not running; start it with: aws-research-wizard sandbox start")
+    return Target(region=region, endpoint_url=info.endpoint)
+
+
 def stop() -> SandboxInfo | None:
     info = current()
     if info is None:

@@ -3,7 +3,7 @@
 Run as ``python -m registry_tools.sandbox.server --state-file F [--port P]``;
 ``aws-research-wizard sandbox start`` does this in the background. Once the
 server answers, it seeds the public SSM parameters real AWS has (see
-``public_parameters``), then writes F (JSON: pid, host, port, endpoint) and
+``public_parameters``) and applies ``moto_fixes`` (stack deletion), then writes F (JSON: pid, host, port, endpoint) and
 serves until SIGTERM/SIGINT, removing F on the way out.
 """
 
@@ -27,7 +27,10 @@ REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1")
 def serve(state_file: Path, port: int) -> None:
     from moto.server import ThreadedMotoServer
 
+    from registry_tools.sandbox import moto_fixes
     from registry_tools.sandbox.public_parameters import seed
+
+    moto_fixes.apply()
 
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
