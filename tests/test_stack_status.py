@@ -3,7 +3,12 @@
 import pytest
 
 from registry_tools.deploy.stack_status import (
-    FAILED, IN_PROGRESS, SUCCEEDED, classify_create, classify_delete, failure_of,
+    FAILED,
+    IN_PROGRESS,
+    SUCCEEDED,
+    classify_create,
+    classify_delete,
+    failure_of,
 )
 
 

@@ -351,3 +351,25 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
         click.echo(f"  cleanup: {cleanup}")
     if not report.ok or not report.cleaned_up:
         raise SystemExit(1)
+
+
+@registry.command("changed")
+@click.option("--since", "ref", required=True, metavar="GIT_REF", help="Compare the working tree with this ref.")
+@domains_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def changed_cmd(ref: str, domains_dir: Path | None, as_json: bool) -> None:
+    """List pack versions whose files changed since GIT_REF, one NAME@VERSION per line."""
+    from registry_tools.validation import changes
+
+    domains = resolve_domains_dir(domains_dir)
+    try:
+        found = changes.changed_since(domains, ref)
+    except changes.GitError as exc:
+        raise UserError(f"--since {ref}: {exc}") from None
+    added = set(found.added)
+    rows = [{"pack": d.parent.name, "version": d.name[1:], "path": str(d), "new": d in added} for d in found.changed]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['pack']}@{row['version']}")
