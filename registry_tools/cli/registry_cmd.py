@@ -373,3 +373,77 @@ def changed_cmd(ref: str, domains_dir: Path | None, as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['pack']}@{row['version']}")
+
+
+@registry.group("prices")
+def prices() -> None:
+    """The dated instance and price table packs are priced against."""
+
+
+@prices.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def prices_show(as_json: bool) -> None:
+    """Show the price table: date, source and on-demand USD/hour per region."""
+    from registry_tools.pricing.catalogue import Catalogue
+
+    catalogue = Catalogue.load()
+    if as_json:
+        emit_json({"price_date": catalogue.price_date, "source": catalogue.source,
+                   "ebs_gp3_usd_per_gb_month": dict(catalogue.ebs_gp3_usd_per_gb_month),
+                   "instances": {n: {"vcpus": i.vcpus, "memory_gib": i.memory_gib, "gpus": i.gpus,
+                                     "on_demand_usd_per_hour": dict(i.hourly_usd)} for n, i in catalogue.instances.items()}})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Prices of {catalogue.price_date} (on-demand Linux, USD/hour)", title_justify="left")
+    for column in ("Type", "vCPUs", "Memory GiB", "GPUs", *catalogue.regions):
+        table.add_column(column, justify="left" if column == "Type" else "right")
+    for name, spec in catalogue.instances.items():
+        table.add_row(name, str(spec.vcpus), f"{spec.memory_gib:g}", str(spec.gpus) if spec.gpus else "",
+                      *[f"{spec.hourly_usd[r]:.4f}" if r in spec.hourly_usd else "not sold" for r in catalogue.regions])
+    out = console()
+    out.print(table)
+    out.print("gp3 USD/GB-month: " + ", ".join(f"{r} {p}" for r, p in catalogue.ebs_gp3_usd_per_gb_month.items()), style="dim")
+    out.print(catalogue.source, style="dim")
+
+
+@prices.command("refresh")
+@click.option("--region", "regions", multiple=True, metavar="REGION",
+              help="Regions to price (repeatable; default: the table's regions).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of the bundled table.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool) -> None:
+    """Rebuild the price table from the AWS Pricing API (needs AWS credentials with pricing:GetProducts).
+
+    Keeps the same instance types, refreshes their specs and on-demand Linux
+    prices per region and the gp3 price, stamps today's date and writes the
+    file atomically.
+    """
+    import datetime
+    import json
+
+    from registry_tools.deploy.aws import AwsError, call
+    from registry_tools.fsutil import atomic_write_text
+    from registry_tools.pricing.catalogue import PRICE_FILE
+    from registry_tools.pricing.price_list import build_table
+    from registry_tools.pricing.pricing_api import fetch, pricing_client
+
+    current = json.loads(PRICE_FILE.read_text(encoding="utf-8"))
+    wanted = list(regions) or list(current["regions"])
+    click.echo(f"Fetching prices for {len(current['instances'])} instance types in {', '.join(wanted)} ...", err=True)
+    try:
+        compute, storage = call(lambda: fetch(pricing_client(), list(current["instances"]), wanted,
+                                              progress=lambda name: click.echo(f"  {name}", err=True)))
+    except AwsError as exc:
+        raise UserError(f"the AWS Pricing API failed: {exc} (it needs credentials allowed pricing:GetProducts)") from None
+    today = datetime.date.today().isoformat()
+    table, notes = build_table(current, compute, storage, wanted, today,
+                               f"AWS Pricing API (GetProducts, on-demand Linux, shared tenancy), fetched {today}.")
+    for note in notes:
+        click.echo(note)
+    if dry_run:
+        click.echo(f"Dry run: {len(notes)} change(s); nothing written.")
+        return
+    target = output or PRICE_FILE
+    atomic_write_text(target, json.dumps(table, indent=1) + "\n")
+    click.echo(f"Wrote {target} ({len(notes)} change(s), dated {today}).")
