@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python bench/bench_cli.py; a=$$?; $(BIN)/python bench/bench_validate.py; b=$$?; exit $$((a || b))
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry_tools tests bench scripts

@@ -127,8 +127,8 @@ def _print_catalog(entries: list[dict]) -> None:
               help="Only packs with files changed since GIT_REF (committed, staged, unstaged or untracked).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="Report format: readable text, JSON, SARIF 2.1.0 or GitHub annotations.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Check this many pack versions in parallel.")
+@click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0,
+              help="Check this many pack versions in parallel (default 0 = one per CPU, at most 4).")
 @click.option("--no-cache", is_flag=True, help="Re-check every pack instead of reusing results for unchanged ones.")
 @click.option("--lint/--no-lint", default=True, show_default=True, help="Run cfn-lint and the security rules.")
 def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_since: str | None, fmt: str,

@@ -24,6 +24,8 @@ from registry_tools.validation.cache import ResultCache, pack_key
 from registry_tools.validation.findings import ERROR, Finding, Report
 from registry_tools.validation.semantics import check_pack, check_price_table_age
 
+MAX_AUTO_JOBS = 4
+MIN_PARALLEL = 4
 RULE_FOR_PROBLEM = {"schema": "ARW001", "yaml": "ARW002", "consistency": "ARW003", "template": "ARW004", "file": "ARW005"}
 
 
@@ -127,7 +129,10 @@ def validate(
             results[version_dir] = hit
             cached += 1
     todo = [d for d in dirs if d not in results]
-    if jobs > 1 and len(todo) > 1:
+    if jobs <= 0:
+        jobs = min(os.cpu_count() or 1, MAX_AUTO_JOBS)
+    # worker processes each load cfn-lint's rules (~2 s): only worth it for several uncached packs
+    if jobs > 1 and len(todo) >= MIN_PARALLEL:
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint,)) as pool:
             for version_dir, result in zip(todo, pool.map(_worker_check, todo, chunksize=max(1, len(todo) // (jobs * 4))), strict=True):
                 if progress:
