@@ -447,3 +447,67 @@ def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool)
     target = output or PRICE_FILE
     atomic_write_text(target, json.dumps(table, indent=1) + "\n")
     click.echo(f"Wrote {target} ({len(notes)} change(s), dated {today}).")
+
+
+@registry.command("build")
+@domains_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True,
+              help="Output directory (replaced atomically).")
+@click.option("--base-url", default="", help="URL the dist will be served from (default: URLs relative to the index).")
+@click.option("--serial", type=click.IntRange(1), help="Index serial (default: the git commit count).")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=30, show_default=True,
+              help="Days the index stays valid after the build time.")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Sign with this Ed25519 private key (see `registry keygen`).")
+@click.option("--sigstore", "use_sigstore", is_flag=True, help="Sign with sigstore keyless signing (CI with an OIDC token).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | None, expires_days: int,
+              sign_key: Path | None, use_sigstore: bool, as_json: bool) -> None:
+    """Build the registry: one deterministic archive per pack version, registry.yaml/.json, signatures.
+
+    Every pack is validated first (results are cached); any error refuses the
+    build and leaves OUT untouched. Dates come from git and the build time
+    from SOURCE_DATE_EPOCH or the HEAD commit, so rebuilding a commit gives
+    byte-identical output.
+    """
+    import datetime
+
+    from registry_tools.build.builder import BuildError, build
+    from registry_tools.signing.interface import SignatureError
+    from registry_tools.validation.cache import ResultCache
+    from registry_tools.validation.pipeline import validate
+
+    if sign_key and use_sigstore:
+        raise click.UsageError("choose one of --sign-key or --sigstore")
+    signer = None
+    try:
+        if sign_key:
+            from registry_tools.signing.keys import KeySigner
+
+            signer = KeySigner(sign_key)
+        elif use_sigstore:
+            from registry_tools.signing.sigstore_signing import SigstoreSigner
+
+            signer = SigstoreSigner()
+    except SignatureError as exc:
+        raise UserError(str(exc)) from None
+    domains = resolve_domains_dir(domains_dir)
+    say = (lambda _: None) if as_json else (lambda message: click.echo(message, err=True))
+    try:
+        result = build(domains, out, base_url=base_url, serial=serial, expires_days=expires_days, signer=signer,
+                       validate_packs=lambda dirs: validate(dirs, lint=True, cache=ResultCache(), jobs=0,
+                                                            today=datetime.date.today()),
+                       progress=say)
+    except (BuildError, SignatureError) as exc:
+        raise UserError(str(exc)) from None
+    for note in result.notes:
+        say(f"note: {note}")
+    summary = {"out": str(result.out), "archives": result.archives, "serial": result.index["serial"],
+               "expires": result.index["expires"], "signing": result.index["signing"],
+               "official": len(result.index["domains"]), "community": len(result.index["community_packs"])}
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"Built {summary['archives']} archives for {summary['official']} official and "
+                   f"{summary['community']} community packs in {result.out} "
+                   f"(serial {summary['serial']}, expires {summary['expires']}, signing: {summary['signing']}).")

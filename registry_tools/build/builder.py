@@ -1,0 +1,149 @@
+"""`registry build`: validated packs -> deterministic archives, index, signatures, in one atomic step.
+
+Workflow: validate every pack (cached; any error refuses the build) -> one
+archive per version (mtime from git) -> registry.json / registry.yaml
+(checked against schemas/registry.schema.json) -> signatures -> the staging
+directory replaces the output directory in one rename. Dates come from git
+and the build time from SOURCE_DATE_EPOCH or the HEAD commit, so rebuilding
+the same commit gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_tools.build.archive import FIXED_EPOCH, archive_bytes
+from registry_tools.build.gitdates import GitDates
+from registry_tools.build.index import BuiltRelease, build_index, to_json, to_yaml
+from registry_tools.build.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
+from registry_tools.config import package_data
+from registry_tools.packs.loader import load_pack
+from registry_tools.packs.repository import discover
+from registry_tools.signing.interface import Signer
+from registry_tools.validation.findings import Report
+
+DEFAULT_EXPIRES_DAYS = 30
+REGISTRY_SCHEMA = package_data("schemas", "registry.schema.json")
+
+
+class BuildError(Exception):
+    """The build was refused (invalid packs, bad options) or failed; the output directory is unchanged."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    index: dict
+    archives: int
+    validation: Report
+    notes: tuple[str, ...]
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def check_index(index: dict) -> None:
+    import jsonschema
+
+    schema = json.loads(REGISTRY_SCHEMA.read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(index), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+        raise BuildError(f"the generated index does not match {REGISTRY_SCHEMA.name} at {where}: {first.message}")
+
+
+def build(
+    domains_dir: Path,
+    out: Path,
+    *,
+    base_url: str = "",
+    serial: int | None = None,
+    expires_days: int = DEFAULT_EXPIRES_DAYS,
+    signer: Signer | None = None,
+    validate_packs: Callable[[list[Path]], Report],
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    say = progress or (lambda _: None)
+    sources = discover(domains_dir)
+    version_dirs = [path for source in sources for _, path in source.versions]
+    if not version_dirs:
+        raise BuildError(f"no packs under {domains_dir}")
+    say(f"validating {len(version_dirs)} pack versions")
+    report = validate_packs(version_dirs)
+    if report.errors:
+        shown = [str(f) for f in report.findings if f.severity == "error"][:20]
+        more = f"\n... and {report.errors - len(shown)} more" if report.errors > len(shown) else ""
+        raise BuildError(f"{report.errors} validation error(s); nothing was built:\n" + "\n".join(shown) + more)
+
+    notes: list[str] = []
+    git = GitDates(domains_dir)
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        built_at = int(os.environ["SOURCE_DATE_EPOCH"])
+    elif git.head_time is not None:
+        built_at = git.head_time
+    else:
+        built_at = int(time.time())
+        notes.append("not a git checkout: build time taken from the clock (set SOURCE_DATE_EPOCH for reproducible builds)")
+    if serial is None:
+        serial = git.commit_count or built_at
+    if serial < 1:
+        raise BuildError("--serial must be a positive integer")
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-staging-", dir=out.parent))
+    try:
+        releases: list[BuiltRelease] = []
+        for source in sources:
+            for version, path in source.versions:
+                pack = load_pack(path)
+                dates = git.for_version_dir(path)
+                name = archive_name(pack.name, str(version))
+                data = archive_bytes(path, f"{pack.name}-{version}", mtime=dates.updated if dates.updated else FIXED_EPOCH)
+                target = staging / PACKS_DIR / name
+                _write(target, data)
+                if signer:
+                    signer.sign_file(target)
+                releases.append(BuiltRelease(pack, name, hashlib.sha256(data).hexdigest(), len(data), dates.created,
+                                             signer.suffix if signer else None))
+        say(f"wrote {len(releases)} archives")
+        method = "none" if signer is None else ("sigstore" if signer.suffix == ".sigstore.json" else "ed25519")
+        index = build_index(releases, serial=serial, last_updated=git.last_updated(), built_at=built_at,
+                            expires_days=expires_days, base_url=base_url, signing=method)
+        check_index(index)
+        _write(staging / INDEX_JSON, to_json(index))
+        _write(staging / INDEX_YAML, to_yaml(index))
+        if signer:
+            signer.sign_file(staging / INDEX_JSON)
+        os.chmod(staging, 0o755)
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildResult(out, index, len(releases), report, tuple(notes))
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Replace *out* with *staging*; the old output is removed only after the new one is in place."""
+    if out.exists():
+        old = out.with_name(f".{out.name}-old-{os.getpid()}")
+        os.rename(out, old)
+        try:
+            os.rename(staging, out)
+        except OSError:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, out)

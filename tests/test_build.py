@@ -1,0 +1,130 @@
+"""registry build: deterministic archives and index, schema-checked output, refusal of invalid packs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tarfile
+
+import pytest
+from click.testing import CliRunner
+
+from registry_tools.build.archive import archive_bytes
+from registry_tools.build.layout import read_dist
+from registry_tools.cli.main import cli
+
+from .conftest import DOMAINS, REPO
+
+
+@pytest.fixture
+def small_repo(tmp_path):
+    """genomics (3 versions) and one community pack in a git repository."""
+    root = tmp_path / "repo"
+    (root / "domains" / "community").mkdir(parents=True)
+    shutil.copytree(DOMAINS / "genomics", root / "domains" / "genomics", symlinks=True)
+    community = next(p for p in (DOMAINS / "community").iterdir() if p.is_dir())
+    shutil.copytree(community, root / "domains" / "community" / community.name, symlinks=True)
+    (root / "schemas").symlink_to(REPO / "schemas")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e.org", "GIT_AUTHOR_DATE": "2026-11-01T12:00:00Z",
+           "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z", "PATH": "/usr/bin:/bin"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "packs"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
+    return root
+
+
+def build(root, out, *extra):
+    return CliRunner().invoke(cli, ["registry", "build", "--domains-dir", str(root / "domains"), "--out", str(out), *extra],
+                              catch_exceptions=False)
+
+
+def digest_tree(path):
+    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_build_is_deterministic_and_complete(small_repo, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = build(small_repo, tmp_path / "dist1")
+    assert first.exit_code == 0, first.output
+    second = build(small_repo, tmp_path / "dist2")
+    assert second.exit_code == 0
+    assert digest_tree(tmp_path / "dist1") == digest_tree(tmp_path / "dist2")
+
+    dist = read_dist(tmp_path / "dist1")
+    assert [(a.name, a.version) for a in dist.artifacts][:3] == [("genomics", "1.0.0"), ("genomics", "1.1.0"), ("genomics", "1.2.0")]
+    index = json.loads(dist.index_json.read_text())
+    assert index["registry_version"] == "2.0" and index["serial"] == 1 and index["signing"] == "none"
+    assert index["last_updated"] == "2026-11-01T12:00:00Z"
+    assert index["expires"] == "2026-12-01T12:00:00Z"
+    genomics = index["domains"]["genomics"]
+    assert genomics["latest_version"] == "1.2.0" and genomics["versions"] == ["1.0.0", "1.1.0", "1.2.0"]
+    release = genomics["releases"]["1.2.0"]
+    archive = tmp_path / "dist1" / release["download_url"]
+    assert release["checksum"] == "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert release["size"] == archive.stat().st_size and release["created"] == "2026-11-01T12:00:00Z"
+    assert release["sizes"]["standard"] == {"instance_type": "r7i.4xlarge", "vcpus": 16, "memory_gib": 128, "gpus": 0,
+                                            "storage_gib": 500, "monthly_usd": 812.63}
+    assert genomics["download_url"] == release["download_url"] and genomics["checksum"] == release["checksum"]
+    community = next(iter(index["community_packs"].values()))
+    assert community["trust_level"] == "community" and community["status"] == "active"
+    import yaml
+
+    assert yaml.safe_load((tmp_path / "dist1" / "registry.yaml").read_text()) == index
+
+
+def test_archives_are_normalised(small_repo, tmp_path):
+    assert build(small_repo, tmp_path / "dist").exit_code == 0
+    archive = tmp_path / "dist" / "packs" / "genomics-1.2.0.tar.gz"
+    raw = archive.read_bytes()
+    assert raw[4:8] == b"\0\0\0\0"  # gzip MTIME is zero
+    assert raw[3] & 0x08 == 0  # no FNAME in the gzip header
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+    names = [m.name for m in members]
+    assert names == ["genomics-1.2.0", "genomics-1.2.0/README.md", "genomics-1.2.0/cloudformation.json",
+                     "genomics-1.2.0/domain.yaml"]
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
+    assert {m.mode for m in members if m.isfile()} == {0o644}
+    assert len({m.mtime for m in members}) == 1 and members[0].mtime > 315532800  # from git
+
+
+def test_archive_refuses_links(tmp_path):
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "domain.yaml").write_text("x")
+    (tmp_path / "pack" / "link").symlink_to("/etc/passwd")
+    from registry_tools.build.archive import ArchiveError
+
+    with pytest.raises(ArchiveError, match="symbolic link"):
+        archive_bytes(tmp_path / "pack", "pack-1.0.0")
+
+
+def test_base_url_and_explicit_serial(small_repo, tmp_path):
+    result = build(small_repo, tmp_path / "dist", "--base-url", "https://example.org/registry/", "--serial", "42",
+                   "--expires-days", "7")
+    assert result.exit_code == 0
+    index = json.loads((tmp_path / "dist" / "registry.json").read_text())
+    assert index["serial"] == 42 and index["expires"] == "2026-11-08T12:00:00Z"
+    assert index["domains"]["genomics"]["download_url"] == "https://example.org/registry/packs/genomics-1.2.0.tar.gz"
+
+
+def test_source_date_epoch_sets_the_build_time(small_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")  # 2027-01-01
+    assert build(small_repo, tmp_path / "dist").exit_code == 0
+    index = json.loads((tmp_path / "dist" / "registry.json").read_text())
+    assert index["expires"] == "2027-01-31T00:00:00Z" and index["last_updated"] == "2026-11-01T12:00:00Z"
+
+
+def test_invalid_pack_refuses_the_build_and_keeps_the_old_output(small_repo, tmp_path):
+    out = tmp_path / "dist"
+    assert build(small_repo, out).exit_code == 0
+    before = digest_tree(out)
+    path = small_repo / "domains" / "genomics" / "v1.1.0" / "domain.yaml"
+    path.write_text(path.read_text().replace("standard: 812.63", "standard: 999.99"))
+    result = build(small_repo, out)
+    assert result.exit_code == 1
+    assert "validation error(s); nothing was built" in result.output and "ARW120" in result.output
+    assert digest_tree(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist-")]
