@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +61,25 @@ def repo_copy(tmp_path) -> Path:
     shutil.copytree(REPO / "templates", root / "templates")
     (root / "schemas").symlink_to(REPO / "schemas")
     return root
+
+
+ARW = Path(sys.executable).with_name("aws-research-wizard")
+
+
+@pytest.fixture(scope="session")
+def sandbox_home(tmp_path_factory):
+    """One sandbox server (a real moto server process on 127.0.0.1) per test worker."""
+    home = tmp_path_factory.mktemp("sandbox-home")
+    env = {**os.environ, "ARW_HOME": str(home)}
+    started = subprocess.run([str(ARW), "sandbox", "start", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    yield home, json.loads(started.stdout)["endpoint"]
+    subprocess.run([str(ARW), "sandbox", "stop"], env=env, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def sandbox(sandbox_home, monkeypatch):
+    """The sandbox's endpoint; ARW_HOME points at its state so commands find it."""
+    home, endpoint = sandbox_home
+    monkeypatch.setenv("ARW_HOME", str(home))
+    return endpoint

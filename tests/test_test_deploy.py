@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import boto3
-import pytest
 from click.testing import CliRunner
 
 from registry_tools.cli.main import cli
 
 from .conftest import DOMAINS
-
-EXE = Path(sys.executable).with_name("aws-research-wizard")
-
-
-@pytest.fixture(scope="module")
-def sandbox_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("sandbox-home")
-    env = {**os.environ, "ARW_HOME": str(home)}
-    started = subprocess.run([str(EXE), "sandbox", "start", "--json"], env=env, capture_output=True, text=True, timeout=60)
-    assert started.returncode == 0, started.stderr
-    yield home, json.loads(started.stdout)["endpoint"]
-    subprocess.run([str(EXE), "sandbox", "stop"], env=env, capture_output=True, timeout=60)
-
-
-@pytest.fixture
-def sandbox(sandbox_home, monkeypatch):
-    home, endpoint = sandbox_home
-    monkeypatch.setenv("ARW_HOME", str(home))
-    return endpoint
 
 
 def run(*args):

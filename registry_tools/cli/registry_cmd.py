@@ -511,3 +511,51 @@ def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | 
         click.echo(f"Built {summary['archives']} archives for {summary['official']} official and "
                    f"{summary['community']} community packs in {result.out} "
                    f"(serial {summary['serial']}, expires {summary['expires']}, signing: {summary['signing']}).")
+
+
+@registry.command("publish")
+@click.argument("dist", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--to", "target", required=True, metavar="TARGET",
+              help="github, s3://bucket/prefix, or a local directory.")
+@click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (with --to github).")
+@click.option("--github-api-url", default="https://api.github.com", show_default=True,
+              help="GitHub API root (GitHub Enterprise).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, as_json: bool) -> None:
+    """Publish a built DIST: archives and signatures first (never overwritten), the index last.
+
+    github: one release per pack version (tag NAME-vVERSION), token from
+    GITHUB_TOKEN. s3://: create-only objects with cache headers. A directory:
+    a plain copy for mirrors. Re-publishing identical files is a no-op.
+    """
+    import os
+
+    from registry_tools.publish.interface import PublishError
+
+    try:
+        if target == "github":
+            from registry_tools.publish.github import GitHubPublisher
+
+            token = os.environ.get("GITHUB_TOKEN")
+            if not repo:
+                raise click.UsageError("--to github needs --repo OWNER/NAME")
+            if not token:
+                raise UserError("--to github needs a token in the GITHUB_TOKEN environment variable")
+            publisher = GitHubPublisher(repo, token, api_url=github_api_url)
+        elif target.startswith("s3://"):
+            from registry_tools.publish.s3 import S3Publisher
+
+            publisher = S3Publisher(target)
+        elif "://" in target:
+            raise click.BadParameter(f"unsupported target {target!r}", param_hint="--to")
+        else:
+            from registry_tools.publish.local import LocalPublisher
+
+            publisher = LocalPublisher(Path(target))
+        report = publisher.publish(dist)
+    except PublishError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    click.echo(f"Published to {report.target}: {len(report.uploaded)} uploaded, {len(report.skipped)} already there.")
