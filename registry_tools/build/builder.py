@@ -25,7 +25,7 @@ from registry_tools.build.gitdates import GitDates
 from registry_tools.build.index import BuiltRelease, build_index, to_json, to_yaml
 from registry_tools.build.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
 from registry_tools.config import package_data
-from registry_tools.packs.loader import load_pack
+from registry_tools.packs.loader import load_validated_pack
 from registry_tools.packs.repository import discover
 from registry_tools.signing.interface import Signer
 from registry_tools.validation.findings import Report
@@ -107,7 +107,7 @@ def build(
         releases: list[BuiltRelease] = []
         for source in sources:
             for version, path in source.versions:
-                pack = load_pack(path)
+                pack = load_validated_pack(path)
                 dates = git.for_version_dir(path)
                 name = archive_name(pack.name, str(version))
                 data = archive_bytes(path, f"{pack.name}-{version}", mtime=dates.updated if dates.updated else FIXED_EPOCH)

@@ -81,3 +81,11 @@ class ResultCache:
     def put(self, key: str, findings: list[Finding]) -> None:
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             atomic_write_text(self._path(key), json.dumps({"findings": [f.to_dict() for f in findings]}))
+
+
+def lint_key(template_text: str, regions: tuple[str, ...] | list[str]) -> str:
+    """Key of cfn-lint's verdict on one template for a set of regions (independent of the pack around it)."""
+    digest = hashlib.sha256(checks_fingerprint().encode())
+    digest.update(b"lint|" + ",".join(sorted(regions)).encode() + b"|")
+    digest.update(template_text.encode("utf-8"))
+    return "lint-" + digest.hexdigest()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from registry_tools.packs.errors import PackError
 from registry_tools.packs.loader import load_pack_files
 from registry_tools.packs.repository import LATEST_LINK, version_dirs
 from registry_tools.pricing.catalogue import Catalogue
-from registry_tools.validation.cache import ResultCache, pack_key
+from registry_tools.validation.cache import ResultCache, lint_key, pack_key
 from registry_tools.validation.findings import ERROR, Finding, Report
 from registry_tools.validation.semantics import check_pack, check_price_table_age
 
@@ -35,10 +36,16 @@ def _guess_identity(version_dir: Path) -> tuple[str, str]:
 
 
 class _Checker:
-    """Checks one version directory; keeps one cfn-lint rule set for its process."""
+    """Checks one version directory; keeps one cfn-lint rule set for its process.
 
-    def __init__(self, lint: bool):
+    cfn-lint's verdict depends only on the template and the regions, so it is
+    cached by their hash too: a version bump or README edit does not re-lint
+    an unchanged template.
+    """
+
+    def __init__(self, lint: bool, cache: ResultCache | None = None):
         self.lint = lint
+        self.cache = cache
         self.catalogue = Catalogue.load()
         self._linter = None
 
@@ -54,12 +61,23 @@ class _Checker:
             ]
         findings = check_pack(loaded, self.catalogue, version_dir)
         if self.lint:
-            if self._linter is None:
-                from registry_tools.validation.cfn import CfnLinter
+            findings += self._lint(loaded, name)
+        return findings
 
-                self._linter = CfnLinter()
-            findings += self._linter.lint(loaded.template_text, loaded.pack.regions, pack=name,
-                                          version=str(loaded.pack.version), file=loaded.template_file)
+    def _lint(self, loaded, name: str) -> list[Finding]:
+        version = str(loaded.pack.version)
+        key = lint_key(loaded.template_text, loaded.pack.regions) if self.cache else None
+        cached = self.cache.get(key) if key else None
+        if cached is not None:
+            return [replace(f, pack=name, version=version, file=loaded.template_file) for f in cached]
+        if self._linter is None:
+            from registry_tools.validation.cfn import CfnLinter
+
+            self._linter = CfnLinter()
+        findings = self._linter.lint(loaded.template_text, loaded.pack.regions, pack=name, version=version,
+                                     file=loaded.template_file)
+        if key:
+            self.cache.put(key, findings)
         return findings
 
     def close(self) -> None:
@@ -70,9 +88,9 @@ class _Checker:
 _WORKER: _Checker | None = None
 
 
-def _worker_init(lint: bool) -> None:
+def _worker_init(lint: bool, cache: ResultCache | None) -> None:
     global _WORKER
-    _WORKER = _Checker(lint)
+    _WORKER = _Checker(lint, cache)
 
 
 def _worker_check(version_dir: Path) -> list[Finding]:
@@ -133,13 +151,13 @@ def validate(
         jobs = min(os.cpu_count() or 1, MAX_AUTO_JOBS)
     # worker processes each load cfn-lint's rules (~2 s): only worth it for several uncached packs
     if jobs > 1 and len(todo) >= MIN_PARALLEL:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint,)) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint, cache)) as pool:
             for version_dir, result in zip(todo, pool.map(_worker_check, todo, chunksize=max(1, len(todo) // (jobs * 4))), strict=True):
                 if progress:
                     progress(version_dir)
                 results[version_dir] = result
     else:
-        checker = _Checker(lint)
+        checker = _Checker(lint, cache)
         try:
             for version_dir in todo:
                 if progress:
