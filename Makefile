@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_cli.py; a=$$?; $(BIN)/python bench/bench_validate.py; b=$$?; exit $$((a || b))
+	status=0; for b in bench/bench_cli.py bench/bench_validate.py bench/bench_build.py; do \
+	  $(BIN)/python $$b || status=1; done; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry_tools tests bench scripts

@@ -53,21 +53,17 @@ class GitDates:
             if line.startswith("@"):
                 when = int(line[1:])
             elif line.strip() and when is not None:
+                # every directory between the file and domains/ gets the commit, so a lookup is one dict access
                 path = (root / line.strip()).parent
-                dates = self._by_dir.get(path)
-                # git log lists newest first: the first time seen is the last update
-                self._by_dir[path] = Dates(created=when, updated=dates.updated if dates else when)
+                while path != self.domains and self.domains in path.parents:
+                    dates = self._by_dir.get(path)
+                    # git log lists newest first: the first time seen is the last update
+                    self._by_dir[path] = Dates(created=when, updated=dates.updated if dates else when)
+                    path = path.parent
 
     def for_version_dir(self, version_dir: Path) -> Dates:
         """Dates of a version directory (any file inside it, at any depth)."""
-        version_dir = version_dir.resolve()
-        direct = self._by_dir.get(version_dir)
-        found = [d for path, d in self._by_dir.items() if version_dir in path.parents]
-        if direct:
-            found.append(direct)
-        if not found:
-            return Dates(FIXED_EPOCH, FIXED_EPOCH)
-        return Dates(min(d.created for d in found), max(d.updated for d in found))
+        return self._by_dir.get(version_dir.resolve(), Dates(FIXED_EPOCH, FIXED_EPOCH))
 
     def last_updated(self) -> int:
         if not self._by_dir:

@@ -559,3 +559,13 @@ def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, 
         emit_json(report.to_dict())
         return
     click.echo(f"Published to {report.target}: {len(report.uploaded)} uploaded, {len(report.skipped)} already there.")
+
+
+def _register_signing_commands() -> None:
+    from registry_tools.cli.signing_cmd import keygen_cmd, verify_cmd
+
+    registry.add_command(keygen_cmd, "keygen")
+    registry.add_command(verify_cmd, "verify")
+
+
+_register_signing_commands()
