@@ -1,9 +1,11 @@
 """The main flow, end to end, on this machine only (make demo).
 
-1. validate every pack (schema, consistency, prices, cfn-lint),
+1. validate every pack (schema, consistency, prices, cfn-lint, security rules),
 2. print the catalogue of packs,
-3. start the local AWS sandbox (moto on 127.0.0.1), show it answers, stop it.
-Later releases extend this to build, install and deploy a pack in the sandbox.
+3. build the registry (deterministic archives + index) signed with a locally
+   generated Ed25519 key, verify it, and publish it to a local mirror,
+4. start the local AWS sandbox (moto on 127.0.0.1), deploy and delete a pack
+   there, and stop it.
 Each step runs the real `aws-research-wizard` command; the demo stops at the
 first failing step with its exit code.
 """
@@ -29,14 +31,23 @@ def step(title: str, *args: str) -> None:
 
 
 def main() -> None:
-    print(f"AWS Research Wizard demo (state in {os.environ.get('ARW_HOME', '~/.aws-research-wizard')})")
+    home = Path(os.environ.get("ARW_HOME", "~/.aws-research-wizard")).expanduser()
+    print(f"AWS Research Wizard demo (state in {home})")
+    key = home / "keys" / "demo-registry.pem"
+    dist = ROOT / "dist"
     step("Version", "--version")
     step("Validate every pack: schema, prices, template security, cfn-lint", "registry", "validate")
     step("The catalogue", "registry", "list")
+    if not key.exists():
+        step("A local signing key for this demo registry", "registry", "keygen", str(key))
+    step("Build the registry, signed with that key", "registry", "build", "--out", str(dist), "--sign-key", str(key))
+    step("Verify every archive and the index against the public key", "registry", "verify", str(dist),
+         "--trust-key", f"{key}.pub")
+    step("Publish it to a local mirror", "registry", "publish", str(dist), "--to", str(home / "mirror"))
     step("Start the local AWS sandbox (no AWS account needed)", "sandbox", "start")
     try:
-        step("Sandbox status", "sandbox", "status")
-        step("Point the AWS CLI or boto3 at it", "sandbox", "env")
+        step("Deploy genomics into the sandbox, check it, delete it", "registry", "test-deploy", "genomics", "--sandbox")
+        step("Point the AWS CLI or boto3 at the sandbox", "sandbox", "env")
     finally:
         step("Stop the sandbox", "sandbox", "stop")
     print("\nDemo finished. Next: `aws-research-wizard registry new my_field` to start a pack of your own.")

@@ -128,3 +128,30 @@ def test_invalid_pack_refuses_the_build_and_keeps_the_old_output(small_repo, tmp
     assert "validation error(s); nothing was built" in result.output and "ARW120" in result.output
     assert digest_tree(out) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist-")]
+
+
+def test_signed_build_verifies_and_tampering_is_caught(small_repo, tmp_path):
+    runner = CliRunner()
+    key = tmp_path / "keys" / "registry.pem"
+    assert runner.invoke(cli, ["registry", "keygen", str(key)]).exit_code == 0
+    assert build(small_repo, tmp_path / "dist", "--sign-key", str(key)).exit_code == 0
+    dist = read_dist(tmp_path / "dist")
+    assert all(a.signatures for a in dist.artifacts) and dist.index_signatures
+    index = json.loads(dist.index_json.read_text())
+    assert index["signing"] == "ed25519"
+    assert index["domains"]["genomics"]["releases"]["1.2.0"]["signature_url"] == "packs/genomics-1.2.0.tar.gz.sig"
+    ok = runner.invoke(cli, ["registry", "verify", str(tmp_path / "dist"), "--trust-key", f"{key}.pub", "--json"])
+    assert ok.exit_code == 0, ok.output
+
+    archive = tmp_path / "dist" / "packs" / "genomics-1.1.0.tar.gz"
+    data = bytearray(archive.read_bytes())
+    data[100] ^= 0x01
+    archive.write_bytes(bytes(data))
+    tampered = runner.invoke(cli, ["registry", "verify", str(tmp_path / "dist"), "--trust-key", f"{key}.pub"])
+    assert tampered.exit_code == 1
+    assert "genomics-1.1.0.tar.gz" in tampered.output and "FAILED" in tampered.output
+
+    other = tmp_path / "keys" / "other.pem"
+    runner.invoke(cli, ["registry", "keygen", str(other)])
+    wrong = runner.invoke(cli, ["registry", "verify", str(tmp_path / "dist"), "--trust-key", f"{other}.pub"])
+    assert wrong.exit_code == 1 and "registry.json" in wrong.output
