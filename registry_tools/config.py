@@ -24,6 +24,9 @@ class Limits:
     max_yaml_nodes: int = 20_000
     max_template_bytes: int = 1024 * 1024
     max_readme_bytes: int = 512 * 1024
+    max_index_bytes: int = 32 * 1024 * 1024
+    max_archive_bytes: int = 16 * 1024 * 1024
+    max_signature_bytes: int = 64 * 1024
 
 
 LIMITS = Limits()

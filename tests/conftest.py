@@ -83,3 +83,38 @@ def sandbox(sandbox_home, monkeypatch):
     home, endpoint = sandbox_home
     monkeypatch.setenv("ARW_HOME", str(home))
     return endpoint
+
+
+@pytest.fixture
+def serve_directory():
+    """Serve a directory over HTTP on 127.0.0.1 (a real server in a thread); returns its base URL."""
+    import functools
+    import http.server
+    import threading
+
+    servers = []
+
+    def start(directory: Path) -> str:
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _quiet_handler_base():
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+_QuietHandler = _quiet_handler_base()

@@ -51,24 +51,41 @@ def verify_cmd(dist_dir: str, trust_key: tuple[Path, ...], trust_identity: str |
                as_json: bool) -> None:
     """Check a built registry: the signature of registry.json, then every archive it lists.
 
-    Each archive must match the sha256 and size in registry.json and carry a
-    valid signature by the trusted signer. Nothing is fetched from the network
-    (sigstore bundles are checked against the trusted root shipped with
-    sigstore). Exits 0 when everything verifies, 1 on any failure.
+    DIST may be a local directory or the URL the registry is served from (its
+    files are downloaded under size caps first). Each archive must match the
+    sha256 and size in registry.json and carry a valid signature by the
+    trusted signer. Sigstore bundles are checked offline against the trusted
+    root shipped with sigstore. Exits 0 when everything verifies, 1 on any
+    failure.
     """
-    from registry_tools.signing.interface import SignatureError
-    from registry_tools.signing.trust import TrustAnchor, verify_dist
+    from registry_tools.signing.trust import TrustAnchor
 
-    if "://" in dist_dir:
-        raise UserError(f"{dist_dir}: verifying a remote registry (URL) is not supported yet; "
-                        "download it and pass the local directory")
-    root = Path(dist_dir)
-    if not root.is_dir():
-        raise UserError(f"{root} is not a directory (expected a dist built by `registry build`)")
     try:
         anchor = TrustAnchor.from_options(list(trust_key), trust_identity, trust_issuer)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="arw-verify-") as scratch:
+        if "://" in dist_dir:
+            from registry_tools.fetch.dist import download_dist
+            from registry_tools.fetch.http import FetchError
+
+            try:
+                root = download_dist(dist_dir, Path(scratch))
+            except FetchError as exc:
+                raise UserError(f"could not download the registry: {exc}") from None
+        else:
+            root = Path(dist_dir)
+            if not root.is_dir():
+                raise UserError(f"{root} is not a directory (expected a dist built by `registry build`)")
+        _verify_and_report(root, anchor, as_json)
+
+
+def _verify_and_report(root: Path, anchor, as_json: bool) -> None:
+    from registry_tools.signing.interface import SignatureError
+    from registry_tools.signing.trust import verify_dist
+
     try:
         report = verify_dist(root, anchor)
     except FileNotFoundError as exc:

@@ -1,0 +1,53 @@
+"""Copy a published registry (URL or directory) into a local dist layout, for verification or mirroring.
+
+Only what the index lists is fetched, each file under its size cap, into
+``packs/<name>-<version>.tar.gz`` (names are checked, so an index cannot
+write outside the destination). Nothing here decides trust: the caller
+verifies the result (``signing.trust.verify_dist``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from registry_tools.build.layout import ARCHIVE_RE, INDEX_JSON, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
+from registry_tools.config import LIMITS
+from registry_tools.fetch.http import Fetcher, FetchError, join_url
+
+
+def index_url(location: str) -> str:
+    if location.endswith(INDEX_JSON):
+        return location
+    return location.rstrip("/") + "/" + INDEX_JSON
+
+
+def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None) -> Path:
+    fetcher = fetcher or Fetcher()
+    url = index_url(location)
+    fetcher.download(url, dest / INDEX_JSON, LIMITS.max_index_bytes)
+    for suffix in SIGNATURE_SUFFIXES:
+        try:
+            fetcher.download(url + suffix, dest / (INDEX_JSON + suffix), LIMITS.max_signature_bytes)
+        except FetchError:
+            continue
+    try:
+        index = json.loads((dest / INDEX_JSON).read_bytes())
+    except ValueError as exc:
+        raise FetchError(f"{url} is not JSON: {exc}") from None
+    for section in ("domains", "community_packs"):
+        for name, entry in (index.get(section) or {}).items():
+            for version, release in (entry.get("releases") or {}).items():
+                file_name = archive_name(name, version)
+                if not ARCHIVE_RE.match(file_name) or not isinstance(release, dict):
+                    raise FetchError(f"{url} lists an invalid pack {name!r} version {version!r}")
+                target = dest / PACKS_DIR / file_name
+                fetcher.download(join_url(url, release["download_url"]), target, LIMITS.max_archive_bytes)
+                signature = release.get("signature_url")
+                if signature:
+                    suffix = next((s for s in SIGNATURE_SUFFIXES if signature.endswith(s)), None)
+                    if suffix is None:
+                        raise FetchError(f"{url}: unexpected signature file name {signature!r}")
+                    fetcher.download(join_url(url, signature), target.with_name(file_name + suffix),
+                                     LIMITS.max_signature_bytes)
+    return dest

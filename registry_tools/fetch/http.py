@@ -1,0 +1,125 @@
+"""Download files over HTTP(S) with httpx: timeouts, a small bounded retry, and size caps
+enforced while downloading (a server cannot make us store more than the cap).
+
+``Fetcher.download(url, dest, max_bytes)`` writes to a temporary file beside
+``dest`` and renames it into place only when the whole body arrived within
+the cap. ``file://`` URLs and plain paths are read from disk with the same
+cap. One error type: ``FetchError``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+from registry_tools.config import LIMITS
+
+RETRY_STATUSES = {502, 503, 504}
+
+
+class FetchError(Exception):
+    """A download failed, was refused, or exceeded its size cap."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    retries: int = 2
+    backoff: float = 0.5
+
+
+def join_url(base: str, relative: str) -> str:
+    """Resolve *relative* against the URL (or directory path) of the index."""
+    if "://" in relative or relative.startswith("/"):
+        return relative
+    if "://" not in base:
+        return str(Path(base).parent / relative)
+    return urljoin(base, relative)
+
+
+class Fetcher:
+    def __init__(self, settings: FetchSettings = FetchSettings()):
+        self.settings = settings
+        self._client = None
+
+    def _http(self):
+        if self._client is None:
+            import httpx
+
+            from registry_tools import __version__
+
+            timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
+            self._client = httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
+                                        headers={"User-Agent": f"aws-research-wizard/{__version__}"})
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def download(self, url: str, dest: Path, max_bytes: int = LIMITS.max_archive_bytes) -> Path:
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                parsed = urlparse(url)
+                if parsed.scheme in ("http", "https"):
+                    self._download_http(url, out, max_bytes)
+                elif parsed.scheme in ("", "file"):
+                    self._copy_local(Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url), out, max_bytes)
+                else:
+                    raise FetchError(f"{url}: unsupported URL scheme {parsed.scheme!r}")
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return dest
+
+    def _copy_local(self, path: Path, out, max_bytes: int) -> None:
+        try:
+            with open(path, "rb") as src:
+                data = src.read(max_bytes + 1)
+        except OSError as exc:
+            raise FetchError(f"{path}: {exc.strerror}") from None
+        if len(data) > max_bytes:
+            raise FetchError(f"{path} is larger than the {max_bytes}-byte limit")
+        out.write(data)
+
+    def _download_http(self, url: str, out, max_bytes: int) -> None:
+        import httpx
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self._http().stream("GET", url) as response:
+                    if response.status_code in RETRY_STATUSES and attempt <= self.settings.retries:
+                        time.sleep(self.settings.backoff * attempt)
+                        continue
+                    if response.status_code != 200:
+                        raise FetchError(f"{url}: HTTP {response.status_code}")
+                    declared = response.headers.get("Content-Length")
+                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                        raise FetchError(f"{url} is {declared} bytes; the limit is {max_bytes}")
+                    out.seek(0)
+                    out.truncate()
+                    received = 0
+                    for chunk in response.iter_bytes(64 * 1024):
+                        received += len(chunk)
+                        if received > max_bytes:
+                            raise FetchError(f"{url} is larger than the {max_bytes}-byte limit (stopped while downloading)")
+                        out.write(chunk)
+                    return
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
+                if attempt <= self.settings.retries:
+                    time.sleep(self.settings.backoff * attempt)
+                    continue
+                raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(f"{url}: {exc}") from None
