@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 FIXED_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time ZIP and most tools accept
-GZIP_LEVEL = 9
+GZIP_LEVEL = 6
 
 
 class ArchiveError(Exception):

@@ -107,7 +107,7 @@ def build(
         releases: list[BuiltRelease] = []
         for source in sources:
             for version, path in source.versions:
-                pack = load_validated_pack(path)
+                pack = _load(path)
                 dates = git.for_version_dir(path)
                 name = archive_name(pack.name, str(version))
                 data = archive_bytes(path, f"{pack.name}-{version}", mtime=dates.updated if dates.updated else FIXED_EPOCH)
@@ -132,6 +132,18 @@ def build(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return BuildResult(out, index, len(releases), report, tuple(notes))
+
+
+def _load(version_dir: Path):
+    """The validated pack, from the parsed-YAML memo when validation left one."""
+    from registry_tools.packs.loader import PACK_FILE, trust_of
+    from registry_tools.packs.model import Pack
+    from registry_tools.validation.cache import ParsedPacks
+
+    data = ParsedPacks().get((version_dir / PACK_FILE).read_bytes())
+    if data is None:
+        return load_validated_pack(version_dir)
+    return Pack.from_mapping(data, trust=trust_of(version_dir), path=version_dir)
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -89,3 +89,27 @@ def lint_key(template_text: str, regions: tuple[str, ...] | list[str]) -> str:
     digest.update(b"lint|" + ",".join(sorted(regions)).encode() + b"|")
     digest.update(template_text.encode("utf-8"))
     return "lint-" + digest.hexdigest()
+
+
+class ParsedPacks:
+    """domain.yaml contents that passed validation, memoised as JSON by the file's SHA-256.
+
+    Validation writes them; the build reads them instead of parsing YAML again
+    (parsing dominates building a large registry).
+    """
+
+    def __init__(self, root: Path | None = None):
+        self.root = root or state_dir() / "cache" / "parsed"
+
+    def _path(self, raw: bytes) -> Path:
+        return self.root / f"{hashlib.sha256(raw).hexdigest()}.json"
+
+    def get(self, raw: bytes) -> dict | None:
+        try:
+            return json.loads(self._path(raw).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, raw: bytes, data: dict) -> None:
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            atomic_write_text(self._path(raw), json.dumps(data))

@@ -18,10 +18,10 @@ from datetime import date
 from pathlib import Path
 
 from registry_tools.packs.errors import PackError
-from registry_tools.packs.loader import load_pack_files
+from registry_tools.packs.loader import PACK_FILE, load_pack_files
 from registry_tools.packs.repository import LATEST_LINK, version_dirs
 from registry_tools.pricing.catalogue import Catalogue
-from registry_tools.validation.cache import ResultCache, lint_key, pack_key
+from registry_tools.validation.cache import ParsedPacks, ResultCache, lint_key, pack_key
 from registry_tools.validation.findings import ERROR, Finding, Report
 from registry_tools.validation.semantics import check_pack, check_price_table_age
 
@@ -60,6 +60,8 @@ class _Checker:
                 for p in exc.problems
             ]
         findings = check_pack(loaded, self.catalogue, version_dir)
+        if self.cache and not any(f.severity == ERROR for f in findings):
+            ParsedPacks().put((version_dir / PACK_FILE).read_bytes(), loaded.document.data)
         if self.lint:
             findings += self._lint(loaded, name)
         return findings
