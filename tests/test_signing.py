@@ -591,8 +591,8 @@ def test_verify_usage_errors(tmp_path, key, args, code, message):
 
 
 def test_verify_user_errors(tmp_path, key):
-    result = run(verify_cmd, "https://example.org/registry/", "--trust-key", pub(key))
-    assert result.exit_code == 1 and "not supported yet" in result.output
+    result = run(verify_cmd, "http://127.0.0.1:9/registry/", "--trust-key", pub(key))
+    assert result.exit_code == 1 and "could not download the registry" in result.output
     (tmp_path / "empty").mkdir()
     result = run(verify_cmd, tmp_path / "empty", "--trust-key", pub(key))
     assert result.exit_code == 1 and "has no registry.json" in result.output
