@@ -156,3 +156,19 @@ def test_standalone_config_program():
     exe = Path(sys.executable).with_name("aws-research-wizard-config")
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "show" in result.stdout
+
+
+def test_fast_root_help_and_version_match_click():
+    """The entry point answers --help/--version without click; the text must be click's, at any width."""
+    exe = str(Path(sys.executable).with_name("aws-research-wizard"))
+    via_click = [sys.executable, "-c", "from registry_tools.cli.main import main; main()"]
+    for columns in ("40", "57", "58", "60", "80", "100", "132", "200"):
+        env = {**os.environ, "COLUMNS": columns}
+        for flag in ("--help", "--version"):
+            fast = subprocess.run([exe, flag], capture_output=True, text=True, env=env, check=True).stdout
+            slow = subprocess.run([*via_click, flag], capture_output=True, text=True, env=env, check=True).stdout
+            assert fast == slow, (columns, flag)
+    code = "import sys, registry_tools.cli.entry as e; sys.argv=['x','--help']; e.main(); print('click' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "COLUMNS": "100"}).stdout
+    assert out.strip().endswith("False")

@@ -12,17 +12,9 @@ import importlib
 import click
 
 from registry_tools import __version__
+from registry_tools.cli.catalog import GROUPS, MAX_WIDTH, PROG, ROOT_HELP
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-# name -> (module, attribute, one-line help shown by --help without importing the module)
-GROUPS = {
-    "config": ("registry_tools.cli.config_cmd", "config", "Show and manage the client's configuration and state."),
-    "registry": ("registry_tools.cli.registry_cmd", "registry",
-                 "Maintainer tools: validate, build, sign, publish and version domain packs."),
-    "sandbox": ("registry_tools.cli.sandbox_cmd", "sandbox",
-                "Run a local AWS emulator (moto) to try everything without an AWS account."),
-}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": MAX_WIDTH}
 
 
 class LazyGroup(click.Group):
@@ -41,22 +33,14 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="aws-research-wizard")
+@click.group(cls=LazyGroup, context_settings=CONTEXT, help=ROOT_HELP)
+@click.version_option(__version__, "-V", "--version", prog_name=PROG)
 def cli() -> None:
-    """AWS Research Wizard: ready-made, versioned AWS research environments.
-
-    Domain packs (genomics, climate modelling, machine learning, ...) are
-    validated, priced and secure CloudFormation environments. Browse them with
-    `registry list`, check them with `registry validate`, and try the flow
-    without an AWS account in the local `sandbox`.
-
-    State lives in ~/.aws-research-wizard (override with ARW_HOME).
-    """
+    pass
 
 
 def main() -> None:
-    cli(prog_name="aws-research-wizard")
+    cli(prog_name=PROG)
 
 
 def config_main() -> None:

@@ -1,0 +1,29 @@
+"""What the root command says about itself: its help text and its command groups.
+
+Kept free of imports so the entry point can answer ``--help`` and
+``--version`` without loading click (tests check the output is identical to
+click's).
+"""
+
+PROG = "aws-research-wizard"
+MAX_WIDTH = 100
+
+ROOT_HELP = """AWS Research Wizard: ready-made, versioned AWS research environments.
+
+Domain packs (genomics, climate modelling, machine learning, ...) are
+validated, priced and secure CloudFormation environments. Browse them with
+`registry list`, check them with `registry validate`, and try the flow
+without an AWS account in the local `sandbox`.
+
+State lives in ~/.aws-research-wizard (override with ARW_HOME)."""
+
+# name -> (module, attribute, one-line help shown by --help without importing the module)
+GROUPS = {
+    "config": ("registry_tools.cli.config_cmd", "config", "Show and manage the client's configuration and state."),
+    "registry": ("registry_tools.cli.registry_cmd", "registry",
+                 "Maintainer tools: validate, build, sign, publish and version domain packs."),
+    "sandbox": ("registry_tools.cli.sandbox_cmd", "sandbox",
+                "Run a local AWS emulator (moto) to try everything without an AWS account."),
+}
+
+ROOT_OPTIONS = (("-V, --version", "Show the version and exit."), ("-h, --help", "Show this message and exit."))

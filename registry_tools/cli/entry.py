@@ -1,0 +1,87 @@
+"""Console-script entry point. Answers ``--help`` and ``--version`` for the root command
+without importing click (the slowest part of starting the CLI), otherwise hands over to
+the click application in ``main``. ``tests/test_cli.py`` checks both paths print the same.
+"""
+
+from __future__ import annotations
+
+import sys
+
+HELP_FLAGS = ("--help", "-h")
+VERSION_FLAGS = ("--version", "-V")
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    import textwrap
+
+    lines: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if lines:
+            lines.append("")
+        lines.extend(textwrap.wrap(" ".join(paragraph.split()), width, initial_indent=indent,
+                                   subsequent_indent=indent, replace_whitespace=False) or [""])
+    return lines
+
+
+def _dl(rows, width: int, indent: int = 2, col_max: int = 30, spacing: int = 2) -> list[str]:
+    import textwrap
+
+    first_col = min(max(len(name) for name, _ in rows), col_max) + spacing
+    out = []
+    text_width = max(width - first_col - 2, 10)
+    for name, help_text in rows:
+        wrapped = textwrap.wrap(help_text, text_width, replace_whitespace=False)
+        if len(name) <= first_col - spacing:
+            head = " " * indent + name + " " * (first_col - len(name))
+            out.append(head + wrapped[0])
+        else:
+            out.append(" " * indent + name)
+            out.append(" " * (first_col + indent) + wrapped[0])
+        out.extend(" " * (first_col + indent) + line for line in wrapped[1:])
+    return out
+
+
+USAGE = "Usage: {prog} [OPTIONS] COMMAND [ARGS]..."
+
+
+def render_root_help(columns: int | None = None) -> str | None:
+    """Click's root help text, or None when the terminal is too narrow for the usage line
+    to stay on one line (then click renders it)."""
+    import shutil
+
+    from registry_tools.cli.catalog import GROUPS, MAX_WIDTH, PROG, ROOT_HELP, ROOT_OPTIONS
+
+    cols = columns if columns is not None else shutil.get_terminal_size().columns
+    width = max(min(cols, MAX_WIDTH) - 2, 50)
+    usage = USAGE.format(prog=PROG)
+    if len(usage) >= width:
+        return None
+    lines = [usage, ""]
+    lines += _wrap(ROOT_HELP, width, "  ")
+    lines += ["", "Options:"] + _dl(ROOT_OPTIONS, width)
+    lines += ["", "Commands:"] + _dl([(name, GROUPS[name][2]) for name in sorted(GROUPS)], width)
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) == 1 and args[0] in HELP_FLAGS:
+        text = render_root_help()
+        if text is not None:
+            sys.stdout.write(text)
+            return
+    if len(args) == 1 and args[0] in VERSION_FLAGS:
+        from registry_tools import __version__
+        from registry_tools.cli.catalog import PROG
+
+        sys.stdout.write(f"{PROG}, version {__version__}\n")
+        return
+    from registry_tools.cli.main import main as click_main
+
+    click_main()
+
+
+def config_main() -> None:
+    from registry_tools.cli.main import config_main as click_config_main
+
+    click_config_main()
