@@ -1,7 +1,7 @@
 """Benchmark: `registry validate` on 100 packs, cold and warm, against cfn-lint run once per template.
 
 The 100 packs are copies of the real ones under new names (in a temporary
-tree). Cold = empty cache; warm = the same run again with nothing changed.
+tree), each with a distinct template so cfn-lint really runs 100 times. Cold = empty cache; warm = the same run again with nothing changed.
 The baseline runs the `cfn-lint` command once per template with the pack's
 regions, which is what a naive CI does. Both run serially in this process's
 session, so machine noise hits both. Targets (issue 3): cold >= 5x faster
@@ -41,6 +41,10 @@ def make_tree(target: Path, count: int) -> list[tuple[Path, list[str]]]:
         text = (version_dir / "domain.yaml").read_text()
         (version_dir / "domain.yaml").write_text(text.replace(f"name: {source.parent.name}\n", f"name: {name}\n", 1))
         (version_dir.parent / "latest").symlink_to(source.name)
+        # every copy gets a distinct template, so no lint result can be reused between copies
+        template = json.loads((version_dir / "cloudformation.json").read_text())
+        template["Description"] = f"{template['Description']} (copy {name})"
+        (version_dir / "cloudformation.json").write_text(json.dumps(template, indent=2) + "\n")
         import yaml
 
         regions = yaml.safe_load(text)["regions"]

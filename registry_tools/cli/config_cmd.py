@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from registry_tools.cli.output import emit_json
+from registry_tools.cli.client_common import index_options, load_catalog
+from registry_tools.cli.output import UserError, console, emit_json
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,3 +41,172 @@ def show(as_json: bool) -> None:
     width = max(len(k) for k in info)
     for key, value in info.items():
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+
+
+@config.group("registries")
+def registries() -> None:
+    """Registries packs are installed from, and how each is trusted."""
+
+
+@registries.command("add")
+@click.argument("name")
+@click.argument("location")
+@click.option("--trust-key", "trust_key", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Trust index and archives signed by this Ed25519 public key (repeatable).")
+@click.option("--trust-identity", help="Trust sigstore signatures by this identity (a value ending in / or "
+                                       "@refs/tags/ is a prefix).")
+@click.option("--trust-issuer", help="The OIDC issuer of --trust-identity.")
+def registries_add(name: str, location: str, trust_key: tuple[str, ...], trust_identity: str | None,
+                   trust_issuer: str | None) -> None:
+    """Add registry NAME at LOCATION (https://, http://, file:// URL or a directory)."""
+    from pathlib import Path
+
+    from registry_tools.client import settings
+    from registry_tools.signing.trust import TrustAnchor
+
+    try:
+        anchor = TrustAnchor.from_options([Path(k) for k in trust_key], trust_identity, trust_issuer)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        registry = settings.add_registry(name, location, anchor)
+    except settings.SettingsError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"Added registry {registry.name} at {registry.location}, trusting {anchor.describe()}.")
+
+
+@registries.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def registries_list(as_json: bool) -> None:
+    """List the configured registries in the order they are searched."""
+    from registry_tools.client import settings
+
+    try:
+        config = settings.load()
+    except settings.SettingsError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        emit_json([r.to_dict() for r in config.registries])
+        return
+    for registry in config.registries:
+        click.echo(f"{registry.name:<16} {registry.location}  (trust: {registry.trust.describe()})")
+
+
+@registries.command("remove")
+@click.argument("name")
+def registries_remove(name: str) -> None:
+    """Remove registry NAME (installed packs stay installed)."""
+    from registry_tools.client import settings
+
+    try:
+        registry = settings.remove_registry(name)
+    except settings.SettingsError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"Removed registry {registry.name} ({registry.location}).")
+
+
+def _summary(entry) -> dict:
+    return {"name": entry.name, "title": entry.title, "latest_version": entry.latest_version,
+            "trust": entry.trust, "trust_level": entry.trust_level, "registry": entry.registry,
+            "description": entry.entry.get("description", ""), "categories": entry.entry.get("categories", []),
+            "shadowed_in": list(entry.shadowed)}
+
+
+@config.command("browse")
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def browse(registry_name, refresh, offline, allow_expired, as_json) -> None:
+    """Official and community packs, with version, trust level and a one-line description."""
+    catalog, _ = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+    entries = catalog.sorted()
+    if as_json:
+        emit_json({"official": [_summary(e) for e in entries if e.trust == "official"],
+                   "community": [_summary(e) for e in entries if e.trust == "community"]})
+        return
+    from rich.table import Table
+
+    out = console()
+    for trust, heading in (("official", "Official packs"), ("community", "Community packs")):
+        rows = [e for e in entries if e.trust == trust]
+        if not rows:
+            continue
+        table = Table(title=f"{heading} ({len(rows)})", title_justify="left")
+        for column in ("Pack", "Version", "Trust", "Registry"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("Description", no_wrap=True, overflow="ellipsis", max_width=70)
+        for e in rows:
+            table.add_row(e.name, e.latest_version, e.trust_level, e.registry, e.entry.get("description", ""))
+        out.print(table)
+
+
+@config.command("search")
+@click.argument("query")
+@index_options
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="Most results to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def search_cmd(query, registry_name, refresh, offline, allow_expired, limit, as_json) -> None:
+    """Search packs by name, title, description and categories (tolerates small typos)."""
+    from registry_tools.client.search import search
+
+    catalog, _ = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+    hits = search(((e.name, e.entry, e.trust) for e in catalog.sorted()), query, limit=limit)
+    if as_json:
+        emit_json([{"name": h.name, "title": h.title, "score": h.score, "trust": h.trust,
+                    "latest_version": h.latest_version, "matched": list(h.matched_fields),
+                    "registry": catalog.get(h.name).registry} for h in hits])
+        return
+    if not hits:
+        click.echo(f"No packs match {query!r}. Try `aws-research-wizard config browse`.")
+        raise SystemExit(1)
+    for hit in hits:
+        click.echo(f"{hit.name:<26} {hit.latest_version:<8} {hit.trust:<9} {hit.title}")
+
+
+@config.command("info")
+@click.argument("spec", metavar="NAME[@VERSION]")
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def info(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
+    """Versions with dates, sizes with instance type and monthly cost, regions, maintainers and trust."""
+    catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+    name, _, version = spec.partition("@")
+    entry = catalog.get(name)
+    if entry is None:
+        raise UserError(f"no pack named {name!r} in {', '.join(catalog.signers) or 'the configured registries'}; "
+                        "try `aws-research-wizard config search`")
+    version = version or entry.latest_version
+    release = entry.entry.get("releases", {}).get(version)
+    if release is None:
+        raise UserError(f"{name} has no version {version} in registry {entry.registry} "
+                        f"(versions: {', '.join(entry.entry.get('versions', []))})")
+    data = {
+        "name": name, "title": entry.title, "version": version, "latest_version": entry.latest_version,
+        "registry": entry.registry, "trust": entry.trust, "trust_level": entry.trust_level,
+        "signed_by": catalog.signers.get(entry.registry), "maintainers": entry.entry.get("maintainers", []),
+        "categories": entry.entry.get("categories", []), "description": entry.entry.get("description", ""),
+        "versions": [{"version": v, "created": r.get("created"), "prerelease": r.get("prerelease", False)}
+                     for v, r in entry.entry.get("releases", {}).items()],
+        "regions": release.get("regions", []), "default_size": release.get("default_size"),
+        "sizes": release.get("sizes", {}), "cost_assumptions": release.get("cost_assumptions", {}),
+        "checksum": release.get("checksum"), "shadowed_in": list(entry.shadowed),
+    }
+    if as_json:
+        emit_json(data)
+        return
+    click.secho(f"{name} {version} - {entry.title}", bold=True)
+    click.echo(data["description"])
+    click.echo(f"Trust: {entry.trust} ({entry.trust_level}), from registry {entry.registry}, "
+               f"index signed by {data['signed_by']}")
+    if entry.shadowed:
+        click.echo(f"Also offered by (ignored, later in the registry order): {', '.join(entry.shadowed)}")
+    click.echo("Maintainers: " + ", ".join(m.get("name", "") for m in data["maintainers"]))
+    click.echo("Versions: " + ", ".join(f"{v['version']} ({(v['created'] or '')[:10]})" for v in data["versions"]))
+    click.echo(f"Regions: {', '.join(data['regions'])}")
+    assumptions = data["cost_assumptions"]
+    click.echo(f"Sizes (monthly USD, {assumptions.get('hours_per_month', 0):g} h in {assumptions.get('region')}, "
+               f"prices of {assumptions.get('price_date')}):")
+    for size_name, size in data["sizes"].items():
+        marker = " (default)" if size_name == data["default_size"] else ""
+        gpus = f", {size['gpus']} GPU" if size.get("gpus") else ""
+        click.echo(f"  {size_name:<12} {size['instance_type']:<16} {size['vcpus']} vCPU, {size['memory_gib']:g} GiB"
+                   f"{gpus}, {size['storage_gib']} GiB disk  ${size['monthly_usd']:,.2f}{marker}")

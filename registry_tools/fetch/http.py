@@ -42,6 +42,14 @@ def join_url(base: str, relative: str) -> str:
     return urljoin(base, relative)
 
 
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content: bytes
+    etag: str | None
+    last_modified: str | None
+
+
 class Fetcher:
     def __init__(self, settings: FetchSettings = FetchSettings()):
         self.settings = settings
@@ -81,6 +89,25 @@ class Fetcher:
             raise
         return dest
 
+    def get(self, url: str, max_bytes: int, *, etag: str | None = None, last_modified: str | None = None) -> Response:
+        """GET into memory under a cap; conditional when *etag* / *last_modified* are given (304 -> empty)."""
+        import io
+
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https"):
+            buffer = io.BytesIO()
+            self._copy_local(Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url), buffer, max_bytes)
+            return Response(200, buffer.getvalue(), None, None)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        buffer = io.BytesIO()
+        status, response_headers = self._download_http(url, buffer, max_bytes, headers=headers, accept=(200, 304))
+        return Response(status, buffer.getvalue() if status == 200 else b"",
+                        response_headers.get("ETag"), response_headers.get("Last-Modified"))
+
     def _copy_local(self, path: Path, out, max_bytes: int) -> None:
         try:
             with open(path, "rb") as src:
@@ -91,19 +118,22 @@ class Fetcher:
             raise FetchError(f"{path} is larger than the {max_bytes}-byte limit")
         out.write(data)
 
-    def _download_http(self, url: str, out, max_bytes: int) -> None:
+    def _download_http(self, url: str, out, max_bytes: int, *, headers: dict | None = None,
+                       accept: tuple[int, ...] = (200,)):
         import httpx
 
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._http().stream("GET", url) as response:
+                with self._http().stream("GET", url, headers=headers or {}) as response:
                     if response.status_code in RETRY_STATUSES and attempt <= self.settings.retries:
                         time.sleep(self.settings.backoff * attempt)
                         continue
-                    if response.status_code != 200:
+                    if response.status_code not in accept:
                         raise FetchError(f"{url}: HTTP {response.status_code}")
+                    if response.status_code != 200:
+                        return response.status_code, response.headers
                     declared = response.headers.get("Content-Length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
                         raise FetchError(f"{url} is {declared} bytes; the limit is {max_bytes}")
@@ -115,7 +145,7 @@ class Fetcher:
                         if received > max_bytes:
                             raise FetchError(f"{url} is larger than the {max_bytes}-byte limit (stopped while downloading)")
                         out.write(chunk)
-                    return
+                    return response.status_code, response.headers
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
                 if attempt <= self.settings.retries:
                     time.sleep(self.settings.backoff * attempt)

@@ -1,0 +1,162 @@
+"""Fetch, verify and cache each registry's index.
+
+``load_index(registry)``:
+- uses the cached index without any request while it is younger than the
+  update interval (``refresh`` forces a check; ``offline`` never asks);
+- otherwise asks with If-None-Match / If-Modified-Since; 304 keeps the cache;
+- a new index is verified (``trust_policy.check_index``: signature, no
+  rollback below the highest serial seen, not expired) before it replaces the
+  cache, written atomically;
+- a network failure falls back to the last verified index, with a notice.
+The cache lives in ``$ARW_HOME/cache/registries/<name>/``; ``meta.json``
+keeps the validators, the fetch time, the highest serial seen and the digest
+of the verified index (so a cached file that changed is not used).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from registry_tools.client.settings import Registry
+from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_index, parse_time
+from registry_tools.config import LIMITS, state_dir
+from registry_tools.fetch.http import Fetcher, FetchError, join_url
+from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
+
+INDEX = "registry.json"
+
+
+class RegistryError(Exception):
+    """No usable index for a registry (nothing cached and the fetch failed, or refused by trust)."""
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    registry: Registry
+    trusted: TrustedIndex
+    source: str  # "network", "not-modified", "cache" or "fallback"
+    fetched_at: datetime
+    notice: str | None = None
+
+    @property
+    def index(self) -> dict:
+        return self.trusted.index
+
+    def index_url(self) -> str:
+        return index_location(self.registry)
+
+
+def index_location(registry: Registry) -> str:
+    location = registry.location
+    if location.endswith(".json"):
+        return location
+    if "://" in location:
+        return location.rstrip("/") + "/" + INDEX
+    return str(Path(location) / INDEX)
+
+
+def cache_dir(registry: Registry) -> Path:
+    return state_dir() / "cache" / "registries" / registry.name
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Cache:
+    def __init__(self, registry: Registry):
+        self.dir = cache_dir(registry)
+        self.suffix = registry.trust.suffix
+
+    def meta(self) -> dict:
+        try:
+            return json.loads((self.dir / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def read(self) -> tuple[bytes, bytes] | None:
+        try:
+            data = (self.dir / INDEX).read_bytes()
+            signature = (self.dir / (INDEX + self.suffix)).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != self.meta().get("sha256"):
+            return None  # not the file that was verified
+        return data, signature
+
+    def store(self, data: bytes, signature: bytes, meta: dict) -> None:
+        atomic_write_bytes(self.dir / (INDEX + self.suffix), signature)
+        atomic_write_bytes(self.dir / INDEX, data)
+        atomic_write_text(self.dir / "meta.json", json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
+
+    def touch(self, meta: dict, **changes) -> dict:
+        updated = {**meta, **changes}
+        atomic_write_text(self.dir / "meta.json", json.dumps(updated))
+        return updated
+
+
+def load_index(registry: Registry, *, refresh: bool = False, offline: bool = False, allow_expired: bool = False,
+               interval_hours: float = 24.0, fetcher: Fetcher | None = None, now: datetime | None = None) -> LoadedIndex:
+    now = now or _now()
+    cache = _Cache(registry)
+    meta = cache.meta()
+    cached = cache.read()
+    highest = meta.get("highest_serial")
+    fetched_at = parse_time(meta["fetched_at"]) if meta.get("fetched_at") else None
+
+    def from_cache(source: str, notice: str | None = None) -> LoadedIndex:
+        data, signature = cached
+        trusted = _check(registry, data, signature, highest, now, allow_expired)
+        return LoadedIndex(registry, trusted, source, fetched_at or now, notice)
+
+    fresh = fetched_at is not None and now - fetched_at < timedelta(hours=interval_hours)
+    if cached and (offline or (fresh and not refresh)):
+        return from_cache("cache")
+    if offline:
+        raise RegistryError(f"registry {registry.name}: no cached index and --offline forbids fetching "
+                          f"{index_location(registry)}")
+
+    fetcher = fetcher or Fetcher()
+    url = index_location(registry)
+    try:
+        response = fetcher.get(url, LIMITS.max_index_bytes,
+                               etag=meta.get("etag") if cached else None,
+                               last_modified=meta.get("last_modified") if cached else None)
+        if response.status == 304 and cached:
+            meta = cache.touch(meta, fetched_at=_iso(now))
+            fetched_at = now
+            return from_cache("not-modified")
+        signature = fetcher.get(url + registry.trust.suffix, LIMITS.max_signature_bytes).content
+    except FetchError as exc:
+        if cached:
+            return from_cache("fallback", f"registry {registry.name}: {exc}; using cached index from "
+                                          f"{meta.get('fetched_at', 'an earlier fetch')}")
+        raise RegistryError(f"registry {registry.name}: cannot fetch the index: {exc}") from None
+
+    trusted = _check(registry, response.content, signature, highest, now, allow_expired)
+    cache.store(response.content, signature, {
+        "etag": response.etag, "last_modified": response.last_modified, "fetched_at": _iso(now),
+        "serial": trusted.serial, "highest_serial": max(trusted.serial, highest or 0), "url": url,
+    })
+    return LoadedIndex(registry, trusted, "network", now)
+
+
+def _check(registry: Registry, data: bytes, signature: bytes, highest: int | None, now: datetime,
+           allow_expired: bool) -> TrustedIndex:
+    try:
+        return check_index(data, signature, registry.trust.verifier(), registry=registry.name,
+                           highest_seen_serial=highest, now=now, allow_expired=allow_expired)
+    except TrustError as exc:
+        raise RegistryError(str(exc)) from None
+
+
+def archive_url(loaded: LoadedIndex, release: dict) -> str:
+    return join_url(loaded.index_url(), release["download_url"])
