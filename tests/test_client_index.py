@@ -1,0 +1,167 @@
+"""The client's registries and index: served by a real loopback HTTP server, verified, cached,
+conditional requests, rollback and expiry refused, offline and fallback behaviour."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from registry_tools.cli.main import cli
+from registry_tools.client.index_store import RegistryError, load_index
+from registry_tools.client.settings import Registry
+from registry_tools.signing.trust import TrustAnchor
+
+from .test_build import build, small_repo  # noqa: F401  (fixture)
+
+
+class CountingServer:
+    """A static file server on 127.0.0.1 that counts requests and can be stopped and restarted."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.requests: list[tuple[str, str, dict]] = []
+        self.port = 0
+        self.server = None
+
+    def start(self):
+        outer = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests.append(("GET", self.path, dict(self.headers)))
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port),
+                                                      functools.partial(Handler, directory=str(self.directory)))
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.port}/"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def signed_dist(small_repo, tmp_path):  # noqa: F811
+    runner = CliRunner()
+    key = tmp_path / "keys" / "registry.pem"
+    assert runner.invoke(cli, ["registry", "keygen", str(key)]).exit_code == 0
+    assert build(small_repo, tmp_path / "www", "--sign-key", str(key), "--serial", "5").exit_code == 0
+    return small_repo, tmp_path / "www", key
+
+
+@pytest.fixture
+def served(signed_dist):
+    repo, www, key = signed_dist
+    server = CountingServer(www)
+    url = server.start()
+    yield repo, www, key, server, url
+    server.stop()
+
+
+def registry_for(url, key):
+    return Registry("lab", url, TrustAnchor.from_options([key.with_name(key.name + ".pub")], None, None))
+
+
+def test_fetch_verify_cache_and_conditional_requests(served):
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    first = load_index(registry)
+    assert first.source == "network" and first.trusted.serial == 5
+    assert "genomics" in first.index["domains"]
+    count = len(server.requests)
+    second = load_index(registry)
+    assert second.source == "cache" and len(server.requests) == count  # fresh cache: no request at all
+    third = load_index(registry, refresh=True)
+    assert third.source == "not-modified"
+    conditional = server.requests[count]
+    assert "If-Modified-Since" in conditional[2]
+    later = load_index(registry, now=datetime.now(UTC) + timedelta(hours=25))
+    assert later.source in ("not-modified", "network")  # the update interval passed: asked again
+
+
+def test_rollback_to_a_lower_serial_is_refused(served, tmp_path):
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    load_index(registry)
+    older = tmp_path / "older"
+    assert build(repo, older, "--sign-key", str(key), "--serial", "3").exit_code == 0
+    shutil.rmtree(www)
+    shutil.copytree(older, www)
+    later = datetime.now().timestamp() + 10  # a newer Last-Modified than the cached copy
+    for path in www.rglob("*"):
+        os.utime(path, (later, later))
+    with pytest.raises(RegistryError, match="serial 3 is lower than serial 5 seen before"):
+        load_index(registry, refresh=True)
+
+
+def test_expired_index_is_refused_unless_allowed(served):
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    in_a_year = datetime.now(UTC) + timedelta(days=365)
+    with pytest.raises(RegistryError, match="expired .* ago .*--allow-expired"):
+        load_index(registry, now=in_a_year)
+    allowed = load_index(registry, now=in_a_year, allow_expired=True)
+    assert allowed.trusted.expired
+
+
+def test_tampered_or_unsigned_index_is_refused(served):
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    index = www / "registry.json"
+    index.write_bytes(index.read_bytes().replace(b'"genomics"', b'"genomicz"', 1))
+    with pytest.raises(RegistryError, match="signature does not match"):
+        load_index(registry)
+    (www / "registry.json.sig").unlink()
+    with pytest.raises(RegistryError, match="HTTP 404"):
+        load_index(registry, refresh=True)
+
+
+def test_server_down_falls_back_to_the_cache_and_offline_never_fetches(served, tmp_path):
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    load_index(registry)
+    server.stop()
+    fallback = load_index(registry, refresh=True)
+    assert fallback.source == "fallback" and "using cached index from" in fallback.notice
+    offline = load_index(registry, offline=True, refresh=True)
+    assert offline.source == "cache"
+    other = Registry("other", "http://127.0.0.1:9/", registry.trust)
+    with pytest.raises(RegistryError, match="--offline forbids fetching"):
+        load_index(other, offline=True)
+    server.start()
+
+
+def test_registry_commands_browse_and_info(served):
+    repo, www, key, server, url = served
+    runner = CliRunner()
+    assert runner.invoke(cli, ["config", "registries", "remove", "public"]).exit_code == 0
+    added = runner.invoke(cli, ["config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub"])
+    assert added.exit_code == 0, added.output
+    again = runner.invoke(cli, ["config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub"])
+    assert again.exit_code == 1 and "exists" in again.output
+    listed = json.loads(runner.invoke(cli, ["config", "registries", "list", "--json"]).output)
+    assert [r["name"] for r in listed] == ["lab"] and listed[0]["trust"]["kind"] == "key"
+    browse = json.loads(runner.invoke(cli, ["config", "browse", "--json"]).output)
+    assert [p["name"] for p in browse["official"]] == ["genomics"]
+    assert browse["community"][0]["trust_level"] == "community"
+    info = runner.invoke(cli, ["config", "info", "genomics@1.1.0", "--json"])
+    data = json.loads(info.output)
+    assert data["version"] == "1.1.0" and data["sizes"]["standard"]["monthly_usd"] == 812.63
+    assert data["signed_by"].startswith("Ed25519 key SHA256:")
+    missing = runner.invoke(cli, ["config", "info", "genomics@9.9.9"])
+    assert missing.exit_code == 1 and "has no version 9.9.9" in missing.output
+    bad_trust = runner.invoke(cli, ["config", "registries", "add", "x", url, "--trust-identity", "https://github.com/o/r/"])
+    assert bad_trust.exit_code == 2
