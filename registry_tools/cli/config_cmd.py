@@ -210,3 +210,85 @@ def info(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
         gpus = f", {size['gpus']} GPU" if size.get("gpus") else ""
         click.echo(f"  {size_name:<12} {size['instance_type']:<16} {size['vcpus']} vCPU, {size['memory_gib']:g} GiB"
                    f"{gpus}, {size['storage_gib']} GiB disk  ${size['monthly_usd']:,.2f}{marker}")
+
+
+@config.command("install")
+@click.argument("spec", metavar="NAME[@VERSION|@CONSTRAINT]")
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print the receipt as JSON.")
+def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
+    """Install a pack: NAME (highest stable), NAME@1.2.0, or a constraint such as NAME@^1.2, NAME@~1.2
+    or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked."""
+    from registry_tools.client.install import InstallError, install, installed_dir
+
+    name, _, requested = spec.partition("@")
+    catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+    try:
+        receipt = install(catalog, loaded, name, requested or None)
+    except InstallError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        emit_json({**receipt.to_dict(), "path": str(installed_dir(receipt.name, receipt.version))})
+        return
+    click.echo(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry} "
+               f"(sha256 {receipt.sha256[:12]}..., signed by {receipt.signer})")
+    click.echo(f"  -> {installed_dir(receipt.name, receipt.version)}")
+
+
+@config.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def list_installed(as_json: bool) -> None:
+    """Installed packs with their version and registry."""
+    from registry_tools.client.install import installed
+
+    receipts = installed()
+    if as_json:
+        emit_json([r.to_dict() for r in receipts])
+        return
+    if not receipts:
+        click.echo("No packs installed. Install one with: aws-research-wizard config install NAME")
+        return
+    for r in receipts:
+        click.echo(f"{r.name:<26} {r.version:<10} {r.registry:<12} installed {r.installed_at}")
+
+
+@config.command("diff")
+@click.argument("old", metavar="NAME@A")
+@click.argument("new", metavar="NAME@B")
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) -> None:
+    """What changes for you between two versions of a pack: resources, IAM actions, security-relevant
+    changes (ports, encryption), parameters, sizes and monthly cost. Versions are fetched and verified
+    like `install` (installed copies are used when present)."""
+    from registry_tools.client.diff import diff_packs, render_text
+    from registry_tools.client.install import InstallError, install, installed_dir, read_receipt
+    from registry_tools.packs.errors import PackError
+    from registry_tools.packs.loader import load_pack_files
+
+    specs = []
+    for spec in (old, new):
+        name, _, version = spec.partition("@")
+        if not version:
+            raise click.BadParameter(f"{spec!r}: name both versions as NAME@VERSION", param_hint="NAME@A NAME@B")
+        specs.append((name, version))
+    catalog = loaded = None
+    packs = []
+    for name, version in specs:
+        path = installed_dir(name, version)
+        if read_receipt(path) is None:
+            if catalog is None:
+                catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+            try:
+                install(catalog, loaded, name, version)
+            except InstallError as exc:
+                raise UserError(str(exc)) from None
+        try:
+            packs.append(load_pack_files(path))
+        except PackError as exc:
+            raise UserError(f"installed {name} {version} does not load:\n{exc}") from None
+    result = diff_packs(packs[0], packs[1])
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        click.echo(render_text(result))

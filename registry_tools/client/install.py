@@ -1,0 +1,228 @@
+"""Install a pack version from a verified index: download, verify, extract safely, move atomically.
+
+Workflow: resolve NAME[@VERSION|@CONSTRAINT] against the catalog -> download
+the archive to a temporary file (capped at the size the index declares) ->
+check its sha256 against the signed index and its detached signature against
+the registry's trust anchor -> extract into a staging directory under
+``$ARW_HOME/tmp`` (no links, no `..`, capped entries and size) -> load it as a pack
+(name and version must match) -> write the receipt -> rename into
+``$ARW_HOME/domains/NAME/VERSION``. Any failure removes the staging files and
+leaves an existing install untouched. One error type: ``InstallError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from registry_tools.client.catalog import Catalog, CatalogEntry
+from registry_tools.client.index_store import LoadedIndex, archive_url
+from registry_tools.config import LIMITS, state_dir
+from registry_tools.fetch.http import Fetcher, FetchError, join_url
+from registry_tools.packs.semver import Version
+
+RECEIPT = ".arw-receipt.json"
+MAX_ENTRIES = 200
+MAX_EXPANSION_RATIO = 200.0
+MAX_EXTRACTED_BYTES = 64 * 1024 * 1024
+
+
+class InstallError(Exception):
+    """The install was refused or failed; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    name: str
+    version: str
+    sha256: str
+    size: int
+    signer: str
+    registry: str
+    registry_location: str
+    trust: str
+    installed_at: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def domains_dir() -> Path:
+    return state_dir() / "domains"
+
+
+def installed_dir(name: str, version: str) -> Path:
+    return domains_dir() / name / version
+
+
+def read_receipt(version_dir: Path) -> Receipt | None:
+    try:
+        return Receipt(**json.loads((version_dir / RECEIPT).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def installed() -> list[Receipt]:
+    found = []
+    root = domains_dir()
+    for receipt_path in sorted(root.glob(f"*/*/{RECEIPT}")) if root.is_dir() else []:
+        receipt = read_receipt(receipt_path.parent)
+        if receipt:
+            found.append(receipt)
+    return found
+
+
+def resolve(entry: CatalogEntry, requested: str | None) -> str:
+    """The version of *entry* to install for NAME, NAME@VERSION or NAME@CONSTRAINT."""
+    from registry_tools.client.constraints import ConstraintError, best_match, parse_constraint
+
+    versions = []
+    for text in entry.entry.get("releases", {}):
+        try:
+            versions.append(Version.parse(text))
+        except ValueError:
+            continue
+    if not requested:
+        stable = [v for v in versions if not v.is_prerelease]
+        if not stable:
+            raise InstallError(f"{entry.name} has no stable version; name one explicitly (e.g. {entry.name}@{versions[-1]})"
+                               if versions else f"{entry.name} has no versions")
+        return str(max(stable, key=lambda v: v._key()))
+    try:
+        constraint = parse_constraint(requested)
+    except ConstraintError as exc:
+        raise InstallError(str(exc)) from None
+    match = best_match(versions, constraint)
+    if match is None:
+        raise InstallError(f"no version of {entry.name} in registry {entry.registry} matches {requested!r} "
+                           f"(versions: {', '.join(str(v) for v in sorted(versions, key=lambda v: v._key()))})")
+    return str(match)
+
+
+def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: str | None, *,
+            fetcher: Fetcher | None = None, expected_sha256: str | None = None) -> Receipt:
+    entry = catalog.get(name)
+    if entry is None:
+        raise InstallError(f"no pack named {name!r} in the configured registries")
+    version = resolve(entry, requested)
+    release = entry.entry["releases"][version]
+    index = next(item for item in loaded if item.registry.name == entry.registry)
+    checksum = str(release.get("checksum", ""))
+    if not checksum.startswith("sha256:"):
+        raise InstallError(f"{name} {version} in registry {entry.registry} has no sha256 checksum")
+    want = checksum.removeprefix("sha256:")
+    if expected_sha256 and expected_sha256 != want:
+        raise InstallError(f"{name} {version} is pinned to sha256 {expected_sha256} but registry {entry.registry} "
+                           f"now serves {want}; refusing (unpin it to accept the new archive)")
+    declared = int(release.get("size") or LIMITS.max_archive_bytes)
+    cap = min(declared, LIMITS.max_archive_bytes)
+    fetcher = fetcher or Fetcher()
+    target = installed_dir(name, version)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = _work_dir()
+    try:
+        archive = work / "pack.tar.gz"
+        try:
+            fetcher.download(archive_url(index, release), archive, cap)
+        except FetchError as exc:
+            raise InstallError(f"{name} {version} (registry {entry.registry}): download failed: {exc}") from None
+        data = archive.read_bytes()
+        got = hashlib.sha256(data).hexdigest()
+        if got != want:
+            raise InstallError(f"{name} {version} (registry {entry.registry}): checksum mismatch: the index says "
+                               f"sha256 {want}, the download is {got}")
+        signer = _verify_signature(index, release, data, name, version, fetcher, work)
+        staging = work / "pack"
+        _extract(archive, staging, f"{name}-{version}")
+        _check_pack(staging, name, version)
+        receipt = Receipt(name, version, got, len(data), signer, entry.registry, index.registry.location,
+                          entry.trust, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        (staging / RECEIPT).write_text(json.dumps(receipt.to_dict(), indent=2) + "\n", encoding="utf-8")
+        _move_into_place(staging, target)
+        return receipt
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _work_dir() -> Path:
+    """A private scratch directory on the same file system as the installs; leftovers of
+    killed installs (their process is gone) are swept first."""
+    tmp = state_dir() / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    for stale in tmp.glob("install-*"):
+        pid = stale.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"install-{os.getpid()}-", dir=tmp))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _verify_signature(index: LoadedIndex, release: dict, data: bytes, name: str, version: str,
+                      fetcher: Fetcher, work: Path) -> str:
+    from registry_tools.signing.interface import SignatureError
+
+    signature_url = release.get("signature_url")
+    where = f"{name} {version} (registry {index.registry.name})"
+    if not signature_url:
+        raise InstallError(f"{where}: the archive is not signed; refusing to install")
+    try:
+        signature = fetcher.download(join_url(index.index_url(), signature_url), work / "signature",
+                                     LIMITS.max_signature_bytes).read_bytes()
+    except FetchError as exc:
+        raise InstallError(f"{where}: cannot fetch the signature: {exc}") from None
+    try:
+        return str(index.registry.trust.verifier().verify_bytes(data, signature, name=f"{name}-{version}.tar.gz"))
+    except SignatureError as exc:
+        raise InstallError(f"{where}: {exc}") from None
+
+
+def _extract(archive: Path, dest: Path, prefix: str) -> None:
+    from registry_tools.client.extract import ExtractError, safe_extract
+
+    try:
+        safe_extract(archive, dest, expected_prefix=prefix, max_entries=MAX_ENTRIES,
+                     max_total_bytes=MAX_EXTRACTED_BYTES, max_ratio=MAX_EXPANSION_RATIO)
+    except ExtractError as exc:
+        raise InstallError(f"{prefix}: unsafe archive: {exc}") from None
+
+
+def _check_pack(staging: Path, name: str, version: str) -> None:
+    from registry_tools.packs.errors import PackError
+    from registry_tools.packs.loader import load_pack
+
+    try:
+        pack = load_pack(staging)
+    except PackError as exc:
+        raise InstallError(f"{name} {version}: the archive does not hold a valid pack:\n{exc}") from None
+    if pack.name != name or str(pack.version) != version:
+        raise InstallError(f"{name} {version}: the archive holds {pack.name} {pack.version}")
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    os.chmod(staging, 0o755)
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.rename(target, old)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, target)

@@ -1,0 +1,93 @@
+"""config install from a loopback registry: constraints, verification before unpacking, nothing left on failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from registry_tools.cli.main import cli
+from registry_tools.signing.keys import KeySigner
+
+from .test_build import small_repo  # noqa: F401  (fixture)
+from .test_client_index import CountingServer, served, signed_dist  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def lab(served, arw_home):  # noqa: F811
+    repo, www, key, server, url = served
+    runner = CliRunner()
+    runner.invoke(cli, ["config", "registries", "remove", "public"])
+    assert runner.invoke(cli, ["config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub"]).exit_code == 0
+    return www, key, arw_home
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def installed_tree(home):
+    root = home / "domains"
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) if root.exists() else []
+
+
+def test_install_default_exact_and_constraints(lab):
+    www, key, home = lab
+    result = run("config", "install", "genomics", "--json")
+    assert result.exit_code == 0, result.output
+    receipt = json.loads(result.output)
+    assert receipt["version"] == "1.2.0" and receipt["registry"] == "lab" and receipt["signer"].startswith("Ed25519 key")
+    assert (home / "domains" / "genomics" / "1.2.0" / "domain.yaml").is_file()
+    for spec, expected in (("genomics@1.0.0", "1.0.0"), ("genomics@~1.1", "1.1.0"), ("genomics@>=1.0,<1.2", "1.1.0"),
+                           ("genomics@^1.0", "1.2.0")):
+        got = json.loads(run("config", "install", spec, "--json").output)["version"]
+        assert got == expected, spec
+    listed = json.loads(run("config", "list", "--json").output)
+    assert sorted(r["version"] for r in listed) == ["1.0.0", "1.1.0", "1.2.0"]
+    nomatch = run("config", "install", "genomics@^2")
+    assert nomatch.exit_code == 1 and "matches '^2'" in nomatch.output
+
+
+def _flip(path, offset=200):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("attack", ["tampered-archive", "bad-signature", "untrusted-key", "missing-signature"])
+def test_hostile_archives_are_refused_and_earlier_install_survives(lab, tmp_path, attack):
+    www, key, home = lab
+    assert run("config", "install", "genomics@1.1.0").exit_code == 0
+    before = installed_tree(home)
+    archive = www / "packs" / "genomics-1.2.0.tar.gz"
+    signature = www / "packs" / "genomics-1.2.0.tar.gz.sig"
+    if attack == "tampered-archive":
+        _flip(archive)
+        expected = "checksum mismatch"
+    elif attack == "bad-signature":
+        signature.write_text("A" * 86 + "==\n")
+        expected = "signature does not match"
+    elif attack == "untrusted-key":
+        other = tmp_path / "other.pem"
+        run("registry", "keygen", str(other))
+        KeySigner(other).sign_file(archive)
+        expected = "signature does not match"
+    else:
+        signature.unlink()
+        expected = "cannot fetch the signature"
+    result = run("config", "install", "genomics@1.2.0")
+    assert result.exit_code == 1 and expected in result.output, result.output
+    assert installed_tree(home) == before
+    assert not list((home / "tmp").glob("install-*"))
+
+
+def test_diff_between_two_real_versions(lab):
+    result = run("config", "diff", "genomics@1.1.0", "genomics@1.2.0", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["new_version"] == "1.2.0" and data["old_version"] == "1.1.0"
+    text = run("config", "diff", "genomics@1.1.0", "genomics@1.2.0").output
+    assert "g5.12xlarge" in text and "samtools 1.19 -> 1.21" in text
+    bad = run("config", "diff", "genomics", "genomics@1.2.0")
+    assert bad.exit_code == 2
