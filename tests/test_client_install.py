@@ -91,3 +91,34 @@ def test_diff_between_two_real_versions(lab):
     assert "g5.12xlarge" in text and "samtools 1.19 -> 1.21" in text
     bad = run("config", "diff", "genomics", "genomics@1.2.0")
     assert bad.exit_code == 2
+
+
+def test_update_outdated_and_pins(lab):
+    www, key, home = lab
+    assert run("config", "install", "genomics@1.0.0").exit_code == 0
+    outdated = json.loads(run("config", "outdated", "--json").output)
+    assert outdated == [{"name": "genomics", "installed": "1.0.0", "available": "1.2.0", "pinned": None, "registry": "lab"}]
+    assert run("config", "pin", "genomics@1.0.0").exit_code == 0
+    held = run("config", "update", "genomics")
+    assert held.exit_code == 0 and "pinned at 1.0.0; 1.2.0 is available" in held.output
+    refused = run("config", "install", "genomics@1.2.0")
+    assert refused.exit_code == 1 and "pinned at 1.0.0" in refused.output
+    assert run("config", "unpin", "genomics").exit_code == 0
+    moved = run("config", "update", "--all")
+    assert moved.exit_code == 0 and "genomics v1.0.0 -> v1.2.0" in moved.output
+    assert "up to date" in run("config", "update", "genomics").output
+    assert run("config", "update").exit_code == 2
+
+
+def test_pin_digest_mismatch_is_refused(lab, tmp_path):
+    www, key, home = lab
+    assert run("config", "pin", "genomics@1.1.0").exit_code == 0
+    pins = home / "pins.yaml"
+    import yaml
+
+    data = yaml.safe_load(pins.read_text())
+    data["genomics"]["sha256"] = "0" * 64
+    pins.write_text(yaml.safe_dump(data))
+    result = run("config", "install", "genomics")
+    assert result.exit_code == 1 and "pinned to sha256 " + "0" * 64 in result.output
+    assert not (home / "domains" / "genomics" / "1.1.0").exists()

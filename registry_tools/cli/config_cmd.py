@@ -219,12 +219,17 @@ def info(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
 def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
     """Install a pack: NAME (highest stable), NAME@1.2.0, or a constraint such as NAME@^1.2, NAME@~1.2
     or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked."""
+    from registry_tools.client import pins
     from registry_tools.client.install import InstallError, install, installed_dir
 
     name, _, requested = spec.partition("@")
+    pin = pins.load().get(name)
+    if pin and requested and requested != pin.version:
+        raise UserError(f"{name} is pinned at {pin.version}; unpin it to install {requested}")
     catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
     try:
-        receipt = install(catalog, loaded, name, requested or None)
+        receipt = install(catalog, loaded, name, pin.version if pin else (requested or None),
+                          expected_sha256=pin.sha256 if pin else None)
     except InstallError as exc:
         raise UserError(str(exc)) from None
     if as_json:
@@ -292,3 +297,99 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
         emit_json(result.to_dict())
     else:
         click.echo(render_text(result))
+
+
+@config.command("pin")
+@click.argument("spec", metavar="NAME@VERSION")
+@index_options
+def pin_cmd(spec, registry_name, refresh, offline, allow_expired) -> None:
+    """Hold NAME at VERSION and its archive digest: `update` will not move it and `install` checks the digest."""
+    from registry_tools.client import pins
+    from registry_tools.client.install import installed_dir, read_receipt
+
+    name, _, version = spec.partition("@")
+    if not version:
+        raise click.BadParameter("pin needs NAME@VERSION", param_hint="NAME@VERSION")
+    receipt = read_receipt(installed_dir(name, version))
+    if receipt is not None:
+        sha256 = receipt.sha256
+    else:
+        catalog, _ = load_catalog(registry_name, refresh, offline, allow_expired)
+        entry = catalog.get(name)
+        release = entry.entry.get("releases", {}).get(version) if entry else None
+        if release is None:
+            raise UserError(f"{name} {version} is neither installed nor offered by the configured registries")
+        sha256 = str(release["checksum"]).removeprefix("sha256:")
+    pinned = pins.pin(name, version, sha256)
+    click.echo(f"Pinned {pinned.name} at {pinned.version} (sha256 {pinned.sha256[:12]}...).")
+
+
+@config.command("unpin")
+@click.argument("name")
+def unpin_cmd(name) -> None:
+    """Let `update` move NAME again."""
+    from registry_tools.client import pins
+
+    removed = pins.unpin(name)
+    click.echo(f"Unpinned {name} (was {removed.version})." if removed else f"{name} was not pinned.")
+
+
+def _plan(registry_name, refresh, offline, allow_expired, quiet):
+    from registry_tools.client import pins
+    from registry_tools.client.install import installed
+    from registry_tools.client.updates import plan
+
+    catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=quiet)
+    return plan(installed(), catalog, pins.load()), catalog, loaded
+
+
+@config.command("outdated")
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def outdated_cmd(registry_name, refresh, offline, allow_expired, as_json) -> None:
+    """Installed packs with newer versions available."""
+    updates, _, _ = _plan(registry_name, refresh, offline, allow_expired, as_json)
+    rows = [u for u in updates if u.newer]
+    if as_json:
+        emit_json([{"name": u.name, "installed": u.installed, "available": u.available, "pinned": u.pinned,
+                    "registry": u.registry} for u in rows])
+        return
+    if not rows:
+        click.echo("All installed packs are up to date.")
+    for u in rows:
+        note = f" (pinned at {u.pinned})" if u.pinned else ""
+        click.echo(f"{u.name:<26} {u.installed} -> {u.available}{note}")
+
+
+@config.command("update")
+@click.argument("name", required=False)
+@click.option("--all", "update_all", is_flag=True, help="Update every installed pack.")
+@index_options
+def update_cmd(name, update_all, registry_name, refresh, offline, allow_expired) -> None:
+    """Update NAME (or --all) to the highest stable version its pin allows; prints NAME vA -> vB."""
+    from registry_tools.client.install import InstallError, install
+
+    if bool(name) == update_all:
+        raise click.UsageError("give a pack NAME or --all")
+    updates, catalog, loaded = _plan(registry_name, refresh, offline, allow_expired, False)
+    if name:
+        updates = [u for u in updates if u.name == name]
+        if not updates:
+            raise UserError(f"{name} is not installed; install it with: aws-research-wizard config install {name}")
+    failed = False
+    for u in updates:
+        if u.pinned and u.newer:
+            click.echo(f"{u.name} pinned at {u.pinned}; {u.available} is available (unpin to update)")
+            continue
+        if u.target is None:
+            click.echo(f"{u.name} v{u.installed} is up to date")
+            continue
+        try:
+            install(catalog, loaded, u.name, u.target)
+        except InstallError as exc:
+            click.secho(f"{u.name}: {exc}", err=True, fg="red")
+            failed = True
+            continue
+        click.echo(f"{u.name} v{u.installed} -> v{u.target}")
+    if failed:
+        raise SystemExit(1)
