@@ -122,3 +122,36 @@ def test_pin_digest_mismatch_is_refused(lab, tmp_path):
     result = run("config", "install", "genomics")
     assert result.exit_code == 1 and "pinned to sha256 " + "0" * 64 in result.output
     assert not (home / "domains" / "genomics" / "1.1.0").exists()
+
+
+def test_validate_installed_pack(lab):
+    www, key, home = lab
+    assert run("config", "install", "genomics@1.2.0").exit_code == 0
+    ok = run("config", "validate", "genomics", "--json")
+    assert ok.exit_code == 0, ok.output
+    checks = {c["check"]: c["ok"] for c in json.loads(ok.output)["checks"]}
+    assert checks == {"checksum": True, "signature": True, "schema": True, "cost estimates current": True,
+                      "template lint": True}
+    readme = home / "domains" / "genomics" / "1.2.0" / "README.md"
+    readme.write_text(readme.read_text() + "\nlocal edit\n")
+    bad = run("config", "validate", "genomics@1.2.0", "--no-lint")
+    assert bad.exit_code == 1 and "FAIL  checksum: changed since install: README.md" in bad.output
+
+
+def test_mirror_then_install_offline_from_the_mirror(lab, served, tmp_path):  # noqa: F811
+    www, key, home = lab
+    repo, _, _, server, url = served
+    mirror = tmp_path / "mirror"
+    result = run("config", "mirror", str(mirror), "genomics")
+    assert result.exit_code == 0, result.output
+    assert (mirror / "registry.json").is_file() and (mirror / "registry.json.sig").is_file()
+    assert sorted(p.name for p in (mirror / "packs").iterdir())[:2] == ["genomics-1.0.0.tar.gz", "genomics-1.0.0.tar.gz.sig"]
+    server.stop()
+    try:
+        assert run("config", "registries", "remove", "lab").exit_code == 0
+        assert run("config", "registries", "add", "site", str(mirror), "--trust-key", f"{key}.pub").exit_code == 0
+        installed = run("config", "install", "genomics@1.1.0", "--offline", "--json")
+        assert installed.exit_code == 0, installed.output
+        assert json.loads(installed.output)["registry"] == "site"
+    finally:
+        server.start()

@@ -393,3 +393,63 @@ def update_cmd(name, update_all, registry_name, refresh, offline, allow_expired)
         click.echo(f"{u.name} v{u.installed} -> v{u.target}")
     if failed:
         raise SystemExit(1)
+
+
+@config.command("validate")
+@click.argument("spec", metavar="NAME[@VERSION]")
+@click.option("--no-lint", is_flag=True, help="Skip the template lint (faster).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def validate_installed(spec, no_lint, as_json) -> None:
+    """Re-check an installed pack: files against the receipt, schema, current costs, template lint."""
+    from registry_tools.client.checks import check_installed
+    from registry_tools.client.install import installed, installed_dir
+
+    name, _, version = spec.partition("@")
+    if not version:
+        from registry_tools.packs.semver import Version
+
+        versions = [Version.parse(r.version) for r in installed() if r.name == name]
+        if not versions:
+            raise UserError(f"{name} is not installed")
+        version = str(max(versions, key=lambda v: v._key()))
+    results = check_installed(installed_dir(name, version), lint=not no_lint)
+    if as_json:
+        emit_json({"name": name, "version": version, "ok": all(r.ok for r in results),
+                   "checks": [r.to_dict() for r in results]})
+    else:
+        click.echo(f"{name} {version}")
+        for r in results:
+            mark = click.style("pass", fg="green") if r.ok else click.style("FAIL", fg="red")
+            click.echo(f"  {mark}  {r.name}: {r.detail}")
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
+
+
+@config.command("mirror")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("names", nargs=-1)
+@index_options
+def mirror_cmd(out_dir, names, registry_name, refresh, offline, allow_expired) -> None:
+    """Export a registry's signed index, archives and signatures (only NAMES' archives when given) to OUT_DIR,
+    for an air-gapped site to add as a registry with the same trust anchor."""
+    from pathlib import Path
+
+    from registry_tools.client.index_store import index_location
+    from registry_tools.fetch.dist import download_dist
+    from registry_tools.fetch.http import FetchError
+
+    _, loaded = load_catalog(registry_name, refresh, offline, allow_expired)
+    if len(loaded) != 1:
+        raise UserError("several registries are configured; choose one with --registry NAME")
+    item = loaded[0]
+    if names:
+        unknown = [n for n in names if n not in item.index["domains"] and n not in item.index["community_packs"]]
+        if unknown:
+            raise UserError(f"registry {item.registry.name} has no pack(s): {', '.join(unknown)}")
+    try:
+        download_dist(index_location(item.registry), Path(out_dir), names=set(names) if names else None)
+    except FetchError as exc:
+        raise UserError(f"mirror failed: {exc}") from None
+    click.echo(f"Mirrored registry {item.registry.name} (serial {item.trusted.serial}) to {out_dir}; add it elsewhere with:")
+    click.echo(f"  aws-research-wizard config registries add {item.registry.name}-mirror {Path(out_dir).resolve()} "
+               f"<same --trust-key / --trust-identity as {item.registry.name}>")

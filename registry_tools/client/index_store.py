@@ -2,7 +2,8 @@
 
 ``load_index(registry)``:
 - uses the cached index without any request while it is younger than the
-  update interval (``refresh`` forces a check; ``offline`` never asks);
+  update interval (``refresh`` forces a check; ``offline`` never asks a
+  remote registry, while local directories are always read);
 - otherwise asks with If-None-Match / If-Modified-Since; 304 keeps the cache;
 - a new index is verified (``trust_policy.check_index``: signature, no
   rollback below the highest serial seen, not expired) before it replaces the
@@ -118,9 +119,9 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
         return LoadedIndex(registry, trusted, source, fetched_at or now, notice)
 
     fresh = fetched_at is not None and now - fetched_at < timedelta(hours=interval_hours)
-    if cached and (offline or (fresh and not refresh)):
+    if cached and ((offline and registry.is_remote) or (fresh and not refresh)):
         return from_cache("cache")
-    if offline:
+    if offline and registry.is_remote:
         raise RegistryError(f"registry {registry.name}: no cached index and --offline forbids fetching "
                           f"{index_location(registry)}")
 

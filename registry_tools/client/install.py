@@ -48,6 +48,7 @@ class Receipt:
     registry_location: str
     trust: str
     installed_at: str
+    files: dict[str, str] | None = None  # relative path -> sha256 of what was installed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,6 +77,11 @@ def installed() -> list[Receipt]:
         if receipt:
             found.append(receipt)
     return found
+
+
+def file_digests(version_dir: Path) -> dict[str, str]:
+    return {p.relative_to(version_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(version_dir.rglob("*")) if p.is_file() and p.name != RECEIPT}
 
 
 def resolve(entry: CatalogEntry, requested: str | None) -> str:
@@ -142,7 +148,7 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
         _extract(archive, staging, f"{name}-{version}")
         _check_pack(staging, name, version)
         receipt = Receipt(name, version, got, len(data), signer, entry.registry, index.registry.location,
-                          entry.trust, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                          entry.trust, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), file_digests(staging))
         (staging / RECEIPT).write_text(json.dumps(receipt.to_dict(), indent=2) + "\n", encoding="utf-8")
         _move_into_place(staging, target)
         return receipt

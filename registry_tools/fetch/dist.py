@@ -22,7 +22,8 @@ def index_url(location: str) -> str:
     return location.rstrip("/") + "/" + INDEX_JSON
 
 
-def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None) -> Path:
+def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None, names: set[str] | None = None) -> Path:
+    """Copy the signed index and the archives it lists (only those of *names* when given)."""
     fetcher = fetcher or Fetcher()
     url = index_url(location)
     fetcher.download(url, dest / INDEX_JSON, LIMITS.max_index_bytes)
@@ -37,6 +38,8 @@ def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None) -> 
         raise FetchError(f"{url} is not JSON: {exc}") from None
     for section in ("domains", "community_packs"):
         for name, entry in (index.get(section) or {}).items():
+            if names is not None and name not in names:
+                continue
             for version, release in (entry.get("releases") or {}).items():
                 file_name = archive_name(name, version)
                 if not ARCHIVE_RE.match(file_name) or not isinstance(release, dict):
