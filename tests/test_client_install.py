@@ -155,3 +155,57 @@ def test_mirror_then_install_offline_from_the_mirror(lab, served, tmp_path):  # 
         assert json.loads(installed.output)["registry"] == "site"
     finally:
         server.start()
+
+
+def test_killed_install_leaves_nothing_and_a_later_install_succeeds(signed_dist, arw_home):  # noqa: F811
+    import functools
+    import http.server
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    repo, www, key = signed_dist
+
+    class Slow(http.server.SimpleHTTPRequestHandler):
+        slow = True
+
+        def copyfile(self, source, outputfile):
+            if Slow.slow and self.path.endswith(".tar.gz"):
+                while chunk := source.read(512):
+                    outputfile.write(chunk)
+                    outputfile.flush()
+                    time.sleep(0.05)
+            else:
+                super().copyfile(source, outputfile)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Slow, directory=str(www)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        run("config", "registries", "remove", "public")
+        assert run("config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub").exit_code == 0
+        exe = Path(sys.executable).with_name("aws-research-wizard")
+        proc = subprocess.Popen([str(exe), "config", "install", "genomics@1.2.0"], env={**os.environ},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not list((arw_home / "tmp").glob("install-*/*")):
+            time.sleep(0.05)
+        assert list((arw_home / "tmp").glob("install-*")), "the install never started downloading"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert not (arw_home / "domains" / "genomics" / "1.2.0").exists()
+        Slow.slow = False
+        again = run("config", "install", "genomics@1.2.0")
+        assert again.exit_code == 0, again.output
+        assert (arw_home / "domains" / "genomics" / "1.2.0" / "domain.yaml").is_file()
+        assert not list((arw_home / "tmp").glob("install-*"))  # the killed install's scratch was swept
+    finally:
+        server.shutdown()
+        server.server_close()
