@@ -3,7 +3,8 @@
 1. validate every pack (schema, consistency, prices, cfn-lint, security rules),
 2. print the catalogue of packs,
 3. build the registry (deterministic archives + index) signed with a locally
-   generated Ed25519 key, verify it, and publish it to a local mirror,
+   generated Ed25519 key, verify it, publish it to a local mirror, and install
+   a pack from it,
 4. start the local AWS sandbox (moto on 127.0.0.1), deploy and delete a pack
    there, and stop it.
 Each step runs the real `aws-research-wizard` command; the demo stops at the
@@ -43,7 +44,15 @@ def main() -> None:
     step("Build the registry, signed with that key", "registry", "build", "--out", str(dist), "--sign-key", str(key))
     step("Verify every archive and the index against the public key", "registry", "verify", str(dist),
          "--trust-key", f"{key}.pub")
-    step("Publish it to a local mirror", "registry", "publish", str(dist), "--to", str(home / "mirror"))
+    mirror = home / "mirror"
+    step("Publish it to a local mirror", "registry", "publish", str(dist), "--to", str(mirror))
+    subprocess.run([EXE, "config", "registries", "remove", "demo"], cwd=ROOT, capture_output=True)
+    step("Trust that registry with the demo key", "config", "registries", "add", "demo", str(mirror),
+         "--trust-key", f"{key}.pub")
+    step("Search it", "config", "search", "genomics", "--registry", "demo")
+    step("Install a pack by constraint (checksum and signature verified before unpacking)",
+         "config", "install", "genomics@^1.1", "--registry", "demo")
+    step("Installed packs", "config", "list")
     step("Start the local AWS sandbox (no AWS account needed)", "sandbox", "start")
     try:
         step("Deploy genomics into the sandbox, check it, delete it", "registry", "test-deploy", "genomics", "--sandbox")

@@ -3,37 +3,38 @@
 ``search(entries, query)`` takes ``(pack_name, entry, trust)`` triples, where
 ``entry`` is a pack entry of the index (``name`` = title, ``description``,
 ``categories``, ``keywords``, ``latest_version``), and returns the best
-``Hit``s, highest score first, ties by pack name.
+``Hit``s, highest score first, ties by pack name. ``SearchIndex(entries)``
+keeps the preparation for more queries over the same entries.
 
 Matching is case-insensitive on words: runs of letters and digits, so ``_``,
 ``-`` and punctuation separate words (``climate modeling`` finds
 ``climate_modeling``). Every query word must match somewhere (AND); each
 word scores its best match and the words' scores add up:
 
-* the whole query is the pack name: ``EXACT_NAME``; the start of it: ``NAME_PREFIX``;
 * a whole word of the name, title, a keyword or a category: ``WORD``;
   the start of such a word (query words of 2+ characters): ``PREFIX``;
-* within Damerau-Levenshtein (optimal string alignment) distance 1 of such a
-  word for query words of 4+ characters, distance 2 from 8 characters:
-  ``FUZZY``; typos are looked for in these short fields only, not in the
-  description prose, where they would mostly find unrelated words;
+* a word of those within Damerau-Levenshtein (optimal string alignment)
+  distance 1 for query words of 4+ characters, 2 from 8 characters: ``FUZZY``.
+  Typos are looked for in these short fields only: in the description prose
+  they would mostly find unrelated words;
 * a whole description word: ``DESCRIPTION_WORD``; the start of one (3+
   characters): ``DESCRIPTION_PREFIX``;
-* ``ALSO`` for each further field the word matches, and ``PHRASE`` when a
-  query of several words appears as consecutive words of one field.
+* ``ALSO`` for each further field the query word matches.
 
-Speed: nothing is tokenized per entry. Each field of all entries is joined
-into one lower-cased text; a query word is found with ``str.find`` (or the
-regex engine when the substring is very frequent), a hit mapped to its entry
-by bisecting the entries' offsets, and the rest of that entry skipped once
-the best kind of match is found. Typos are looked up once per query word
-among the distinct words of the short fields (built on first use): every
-distance-1 spelling is generated and intersected with them as sets; for
-distance 2 only words of plausible length that contain an unedited third of
-the query word are compared, with a banded, early-exit distance. After the
-most selective query word, the other words are only checked in the entries
-still in the running. ``SearchIndex`` keeps this preparation for repeated
-queries over the same entries.
+Then the whole query: the pack name (``EXACT_NAME``), the start of it
+(``NAME_PREFIX``), or, for several words, consecutive words of the name, the
+title, a keyword or a category (``PHRASE``).
+
+Speed (10,000 entries): nothing is tokenized entry by entry. Each field of
+all entries is joined into one lower-cased text; a query word is found with
+``str.find`` (or the regex engine, for short or frequent substrings), a hit
+mapped to its entry by bisecting the entries' offsets, and the rest of that
+entry skipped once a whole word is found. For typos, regexes that start with
+a literal piece of the query word (so the engine skips ahead) list the few
+distinct words of plausible length that keep an unedited piece; a banded,
+early-exit distance picks the near ones, which are then found like query
+words. The longest query word is looked up first; the others only in the
+entries still in the running when those are few.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from operator import add, itemgetter
 
@@ -65,13 +67,11 @@ _MIN_FUZZY = 4
 _MIN_FUZZY_2 = 8
 # Later query words are checked entry by entry when at most this many entries are left.
 _NARROW = 400
-# A fuzzy word set larger than this is looked up with one regex pass instead of str.find per word.
-_MANY_WORDS = 6
+# str.find gives way to the regex engine after this many hits inside longer words.
+_INSIDE = 200
 
 _WORD_RE = re.compile(r"[^\W_]+")
-_ALPHANUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
-_SEP = "\x00"  # between entries in a field text; never part of a word
+_SEP = "\x00"  # between entries in a field text (entries are found by offset, so a NUL inside is harmless)
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,6 @@ def _word_list(value) -> list[str]:
     return []
 
 
-def _tokens(text: str) -> list[str]:
-    """Words of an already lower-cased text."""
-    return text.translate(_ASCII_SEPARATORS).split() if text.isascii() else _WORD_RE.findall(text)
-
-
 def distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment (Damerau-Levenshtein) distance of *a* and *b*, or
     ``limit + 1`` as soon as it is known to exceed *limit*."""
@@ -125,7 +120,7 @@ def distance(a: str, b: str, limit: int) -> int:
     a, b = a[start:la - end], b[start:lb - end]
     la, lb = len(a), len(b)
     if not la or not lb:
-        return la or lb if (la or lb) <= limit else limit + 1
+        return (la or lb) if (la or lb) <= limit else limit + 1
     over = limit + 1
     prev2: list[int] = []
     prev = list(range(lb + 1))
@@ -152,14 +147,46 @@ def distance(a: str, b: str, limit: int) -> int:
     return prev[lb] if prev[lb] <= limit else over
 
 
-def _edits1(word: str, alphabet: str) -> set[str]:
-    """Every string at optimal-string-alignment distance 1 of *word* (and *word* itself)."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    out = {left + right[1:] for left, right in splits if right}
-    out.update(left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1)
-    out.update(left + c + right[1:] for left, right in splits if right for c in alphabet)
-    out.update(left + c + right for left, right in splits for c in alphabet)
-    return out
+def _limit(term: str) -> int:
+    """How many edits a query word tolerates."""
+    return 0 if len(term) < _MIN_FUZZY else 1 if len(term) < _MIN_FUZZY_2 else 2
+
+
+_W = r"[^\W_]"  # a word character
+
+
+@lru_cache(maxsize=256)
+def _near_patterns(term: str, limit: int) -> tuple[tuple[re.Pattern, str], ...]:
+    """(regex, piece) pairs that find every word within *limit* edits of *term*, and some
+    more: each regex starts with its piece, a literal the regex engine skips ahead to, and
+    its groups are the word before the piece (one group per possible length, the others
+    empty) and the word after it.
+
+    Distance 1: an edit from the third character on keeps the first two; an edit of the
+    first three keeps the rest from the fourth, at the end of the word. (For four letters,
+    the rest from the third, and swapping the second and third characters makes one word.)
+    Distance 2: cut the term into three pieces with a character between them; an edit
+    changes at most one piece, so one piece is left whole, near where it was.
+    """
+    n, W = len(term), _W
+    if limit == 1 and n >= 5:
+        # (piece, how far before it the word may start, how many characters may follow it)
+        layout = [(term[:2], (0,), (n - 3, n - 1)), (term[3:], (2, 3, 4), (0, 0))]
+    elif limit == 1:  # a one-character tail would be slow to look for: swapped 2nd and 3rd apart
+        layout = [(term[:2], (0,), (n - 3, n - 1)), (term[0] + term[2] + term[1] + term[3:], (0,), (0, 0)),
+                  (term[2:], (1, 2, 3), (0, 0))]
+    else:
+        p = (n - 2) // 3
+        layout = []
+        for at, piece in ((0, term[:p]), (p + 1, term[p + 1:2 * p + 1]), (2 * p + 2, term[2 * p + 2:])):
+            back = tuple(range(max(0, at - 2), at + 3))
+            layout.append((piece, back, (max(0, n - 4 - at - len(piece)), n + 2 - len(piece) - back[0])))
+    out = []
+    for piece, back, (least, most) in layout:
+        k = re.escape(piece)
+        starts = "|".join(rf"(?<=(?<!{W})({W}{{{b}}}){k})" for b in back)
+        out.append((re.compile(rf"{k}(?:{starts})({W}{{{least},{most}}})(?!{W})"), piece))
+    return tuple(out)
 
 
 class _Field:
@@ -176,9 +203,6 @@ class _Field:
         self.text = text
         self.starts = list(accumulate(map(add, map(len, values), repeat(1)), initial=0))
 
-    def entry_at(self, pos: int) -> int:
-        return bisect_right(self.starts, pos) - 1
-
     def bounds(self, i: int) -> tuple[int, int]:
         return self.starts[i], self.starts[i + 1] - 1
 
@@ -190,24 +214,20 @@ def _prefix_pattern(term: str, whole_only: bool) -> re.Pattern:
     return re.compile(rf"{t}(?<![^\W_]{t})" + (r"()(?![^\W_])" if whole_only else r"([^\W_]*)"))
 
 
-@dataclass
-class _Query:
-    words: list[str]  # as typed, lower-cased
-    terms: list[str]  # distinct, in order
-
-
 class SearchIndex:
-    """Entries prepared for searching; build once and call ``search`` for each query."""
+    """Entries prepared for searching: build once (cheap; fields are prepared on first use)
+    and call ``search`` for each query. Entries are ``(pack_name, index_entry, trust)``
+    triples (``ValueError`` otherwise); missing or odd entry fields count as empty."""
 
     def __init__(self, entries: Iterable[tuple[str, Mapping, str]]):
         rows = entries if isinstance(entries, list | tuple) else list(entries)
         self.size = len(rows)
-        self.names, self.entries, self.trusts = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+        if rows and set(map(len, rows)) != {3}:
+            raise ValueError("entries must be (pack name, index entry, trust) triples")
+        self.names, self.entries, self.trusts = (list(map(itemgetter(k), rows)) for k in range(3))
         self._columns: list[list | None] = [None] * len(FIELDS)
         self._fields: list[_Field | None] = [None] * len(FIELDS)
-        self._vocabulary: set[str] | None = None
-        self._by_length: dict[int, list[str]] | None = None
-        self._alphabet = _ALPHANUM
+        self._distinct_text: list[str | None] = [None] * len(FIELDS)
 
     # --- preparation -------------------------------------------------------------------------
 
@@ -224,12 +244,9 @@ class SearchIndex:
             column = list(self.names) if f == 0 else list(map(itemgetter(_KEYS[f]), self.entries))
         except (KeyError, TypeError):
             return None
-        if f in _LISTS:
-            if set(map(type, column)) <= {list, tuple} and set(map(type, chain.from_iterable(column))) <= {str}:
-                return column
-        elif set(map(type, column)) <= {str}:
-            return column
-        return None
+        if f in _LISTS and not set(map(type, column)) <= {list, tuple}:
+            return None
+        return column  # strings are checked when joined
 
     def _safe_column(self, f: int) -> list:
         if f == 0:
@@ -240,68 +257,33 @@ class SearchIndex:
     def _field(self, f: int) -> _Field:
         field = self._fields[f]
         if field is None:
-            values = self._column(f)
-            if f in _LISTS:
-                values = list(map(" ".join, values))
-            field = _Field(values)
-            if field.text.count(_SEP) != len(values) - 1:  # a NUL inside a value: it must not split entries
-                field = _Field([v.replace(_SEP, " ") for v in values])
+            try:
+                field = _Field(list(map(" ".join, self._column(f))) if f in _LISTS else self._column(f))
+            except TypeError:  # not all strings
+                self._columns[f] = self._safe_column(f)
+                field = _Field(list(map(" ".join, self._columns[f])) if f in _LISTS else self._columns[f])
             self._fields[f] = field
         return field
 
-    def vocabulary(self) -> set[str]:
-        """Distinct words of the names, titles, keywords and categories."""
-        if self._vocabulary is None:
-            keywords = " ".join(set(chain.from_iterable(self._column(2))) | set(chain.from_iterable(self._column(3))))
-            words = set(_tokens(keywords.lower()))
-            for f in (0, 1):
-                words.update(_tokens(self._field(f).text))
-            self._vocabulary = words
-            extra = {c for w in words if not w.isascii() for c in w if not c.isascii()}
-            self._alphabet = _ALPHANUM + "".join(sorted(extra))
-        return self._vocabulary
-
-    def _words_of_length(self, n: int) -> list[str]:
-        if self._by_length is None:
-            by_length: dict[int, list[str]] = {}
-            for word in self.vocabulary():
-                by_length.setdefault(len(word), []).append(word)
-            self._by_length = by_length
-        return self._by_length.get(n, [])
-
-    # --- matching ----------------------------------------------------------------------------
-
-    def fuzzy_words(self, term: str) -> dict[str, int]:
-        """Vocabulary words at distance 1..max of *term* (max 1 from 4 characters, 2 from 8) -> distance."""
-        n = len(term)
-        if n < _MIN_FUZZY:
-            return {}
-        vocabulary = self.vocabulary()
-        if n < _MIN_FUZZY_2:
-            found = _edits1(term, self._alphabet) & vocabulary
-            found.discard(term)
-            return dict.fromkeys(found, 1)
-        # Distance 2: cut the term into three pieces with one character between them; an edit
-        # touches at most one piece, so one piece survives whole in any word within distance 2.
-        p = (n - 2) // 3
-        pieces = (term[:p], term[p + 1:2 * p + 1], term[2 * p + 2:])
-        out = {}
-        for length in range(n - 2, n + 3):
-            for word in self._words_of_length(length):
-                if (pieces[0] in word or pieces[1] in word or pieces[2] in word) and word != term:
-                    d = distance(term, word, 2)
-                    if d <= 2:
-                        out[word] = d
-        return out
+    def _distinct(self, f: int) -> str:
+        """The distinct keywords (or categories) of all entries, lower-cased, as one text."""
+        text = self._distinct_text[f]
+        if text is None:
+            self._field(f)  # makes sure the column holds strings
+            text = " \x00 ".join(set(chain.from_iterable(self._column(f)))).lower()
+            self._distinct_text[f] = text
+        return text
 
     def _scan(self, f: int, term: str, whole_only: bool, hits: dict[int, int]) -> None:
         """Entries whose field *f* has a word equal to (2) or starting with (1) *term*, into *hits*."""
         field = self._field(f)
         text, starts = field.text, field.starts
         n, size = len(term), len(text)
-        if text.count(term) <= self.size:
+        p = 0
+        if n >= 4:  # str.find skips ahead by the word's length; Python checks the word boundaries
             find = text.find
             p = find(term)
+            inside = 0
             while p != -1:
                 if p == 0 or not text[p - 1].isalnum():
                     q = p + n
@@ -310,47 +292,42 @@ class SearchIndex:
                         i = bisect_right(starts, p) - 1
                         if whole:
                             hits[i] = 2
-                            p = find(term, starts[i + 1])
+                            p = find(term, starts[i + 1])  # nothing better in this entry
                             continue
                         hits.setdefault(i, 1)
+                else:
+                    inside += 1
+                    if inside > _INSIDE:  # mostly inside other words: the regex engine checks faster
+                        break
                 p = find(term, p + 1)
-        else:  # a frequent substring: let the regex engine check word boundaries
-            search = _prefix_pattern(term, whole_only).search
-            m = search(text)
-            while m:
-                i = bisect_right(starts, m.start()) - 1
-                if m.start(1) == m.end(1):
-                    hits[i] = 2
-                    m = search(text, starts[i + 1])
-                else:
-                    hits.setdefault(i, 1)
-                    m = search(text, m.end())
+            else:
+                return
+        search = _prefix_pattern(term, whole_only).search
+        m = search(text, p)
+        while m:
+            i = bisect_right(starts, m.start()) - 1
+            if m.start(1) == m.end(1):
+                hits[i] = 2
+                m = search(text, starts[i + 1])
+            else:
+                hits.setdefault(i, 1)
+                m = search(text, m.end())
 
-    def _scan_words(self, f: int, words: dict[str, int], hits: dict[int, int]) -> None:
-        """Entries whose field *f* has one of *words* (-> distance), into *hits* as the lowest distance."""
-        field = self._field(f)
-        text, starts, size = field.text, field.starts, len(field.text)
-        if len(words) > _MANY_WORDS:
-            alternatives = "|".join(rf"{re.escape(w)}(?<![^\W_]{re.escape(w)})"
-                                    for w in sorted(words, key=len, reverse=True))
-            for m in re.finditer(rf"(?:{alternatives})(?![^\W_])", text):
-                i = bisect_right(starts, m.start()) - 1
-                d = words[m.group()]
-                if d < hits.get(i, 99):
-                    hits[i] = d
-            return
-        for word, d in words.items():
-            n, find = len(word), text.find
-            p = find(word)
-            while p != -1:
-                q = p + n
-                if (p == 0 or not text[p - 1].isalnum()) and (q == size or not text[q].isalnum()):
-                    i = bisect_right(starts, p) - 1
-                    if d < hits.get(i, 99):
-                        hits[i] = d
-                    p = find(word, starts[i + 1])
-                else:
-                    p = find(word, p + 1)
+    def _near_words(self, f: int, term: str, limit: int, hits: dict[int, int]) -> None:
+        """Entries whose field *f* has a word within *limit* (1 or 2) edits of *term*, into
+        *hits* as the smallest distance. The regexes list the few distinct words that could
+        be that close, ``distance`` picks the near ones, which are then found like query words."""
+        text = self._distinct(f) if f in _LISTS else self._field(f).text  # keywords repeat a lot
+        candidates = set()
+        for pattern, piece in _near_patterns(term, limit):
+            candidates.update("".join(groups[:-1]) + piece + groups[-1] for groups in set(pattern.findall(text)))
+        candidates.discard(term)  # an exact match, found by _scan
+        near = sorted((d, word) for word in candidates if (d := distance(term, word, limit)) <= limit)
+        for d, word in near:
+            found: dict[int, int] = {}
+            self._scan(f, word, True, found)
+            for i in found:
+                hits.setdefault(i, d)
 
     @staticmethod
     def _field_score(f: int, kind: int) -> int:
@@ -362,13 +339,13 @@ class SearchIndex:
     def _term_everywhere(self, term: str) -> dict[int, list[int]]:
         """entry -> per-field score of *term*, over all entries."""
         scores: dict[int, list[int]] = {}
-        fuzzy = self.fuzzy_words(term)
+        limit = _limit(term)
         for f in range(len(FIELDS)):
             hits: dict[int, int] = {}
             self._scan(f, term, len(term) < _MIN_PREFIX[f], hits)
-            if fuzzy and f in _SHORT:
+            if limit and f in _SHORT:
                 near: dict[int, int] = {}
-                self._scan_words(f, fuzzy, near)
+                self._near_words(f, term, limit, near)
                 for i, d in near.items():
                     if i not in hits:
                         hits[i] = -d
@@ -383,7 +360,7 @@ class SearchIndex:
         """entry -> per-field score of *term*, over *candidates* only."""
         patterns = [_prefix_pattern(term, len(term) < _MIN_PREFIX[f]) for f in range(len(FIELDS))]
         fields = [self._field(f) for f in range(len(FIELDS))]
-        limit = 0 if len(term) < _MIN_FUZZY else 1 if len(term) < _MIN_FUZZY_2 else 2
+        limit = _limit(term)
         known: dict[str, int] = {}
         scores: dict[int, list[int]] = {}
         for i in candidates:
@@ -412,18 +389,22 @@ class SearchIndex:
         return scores
 
     def _phrase(self, i: int, words: list[str], fields: int) -> bool:
-        phrase = " ".join(words)
-        for f in _SHORT:
-            if fields & (1 << f):
-                start, end = self._field(f).bounds(i)
-                parts = self._column(f)[i] if f in _LISTS else [self._field(f).text[start:end]]
-                if any(phrase in " ".join(_WORD_RE.findall(p.lower())) for p in parts):
+        """Whether *words* are consecutive words (the last maybe a word's start) of entry *i*'s
+        name, title, a keyword or a category, among *fields* (a bit mask)."""
+        phrase = " " + " ".join(words)
+        for k in _SHORT:
+            if fields & (1 << k):
+                field = self._field(k)
+                start, end = field.bounds(i)
+                parts = self._column(k)[i] if k in _LISTS else [field.text[start:end]]
+                if any(phrase in " " + " ".join(_WORD_RE.findall(_text(part).lower())) for part in parts):
                     return True
         return False
 
     # --- search ------------------------------------------------------------------------------
 
     def search(self, query: str, limit: int | None = 20) -> list[Hit]:
+        """The best matches of *query*, best first, ties by pack name; at most *limit* (``None``: all)."""
         words = query_words(query)
         terms = list(dict.fromkeys(words))
         if not terms or not self.size or (limit is not None and limit <= 0):
@@ -453,16 +434,18 @@ class SearchIndex:
             if not total:
                 return []
         wanted = " ".join(words)
+        name_field = self._field(0)
         for i in total:
             if all_terms[i] & 1:  # every word matched the name: is it the name, or its start?
-                name = " ".join(_WORD_RE.findall(self._field(0).text[slice(*self._field(0).bounds(i))]))
+                start, end = name_field.bounds(i)
+                name = " ".join(_WORD_RE.findall(name_field.text, start, end))
                 if name == wanted:
                     total[i] += EXACT_NAME
                 elif name.startswith(wanted):
                     total[i] += NAME_PREFIX
             if len(words) > 1 and all_terms[i] & 0b1111 and self._phrase(i, words, all_terms[i]):
                 total[i] += PHRASE
-        names = self._column(0)
+        names = self._column(0)  # strings: the name field is built
         ranked = sorted(total, key=lambda i: (-total[i], names[i], i))
         if limit is not None:
             ranked = ranked[:limit]
