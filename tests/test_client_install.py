@@ -209,3 +209,10 @@ def test_killed_install_leaves_nothing_and_a_later_install_succeeds(signed_dist,
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_search_command(lab):
+    hits = json.loads(run("config", "search", "genomcis", "--json").output)
+    assert hits[0]["name"] == "genomics" and hits[0]["registry"] == "lab"
+    none = run("config", "search", "xyzzy qwerty")
+    assert none.exit_code == 1 and "No packs match" in none.output
