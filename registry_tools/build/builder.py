@@ -25,6 +25,7 @@ from registry_tools.build.gitdates import GitDates
 from registry_tools.build.index import BuiltRelease, build_index, to_json, to_yaml
 from registry_tools.build.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
 from registry_tools.config import package_data
+from registry_tools.fsutil import replace_dir
 from registry_tools.packs.loader import load_validated_pack
 from registry_tools.packs.repository import discover
 from registry_tools.signing.interface import Signer
@@ -126,8 +127,7 @@ def build(
         _write(staging / INDEX_YAML, to_yaml(index))
         if signer:
             signer.sign_file(staging / INDEX_JSON)
-        os.chmod(staging, 0o755)
-        _swap(staging, out)
+        replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -144,18 +144,3 @@ def _load(version_dir: Path):
     if data is None:
         return load_validated_pack(version_dir)
     return Pack.from_mapping(data, trust=trust_of(version_dir), path=version_dir)
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Replace *out* with *staging*; the old output is removed only after the new one is in place."""
-    if out.exists():
-        old = out.with_name(f".{out.name}-old-{os.getpid()}")
-        os.rename(out, old)
-        try:
-            os.rename(staging, out)
-        except OSError:
-            os.rename(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, out)

@@ -25,6 +25,7 @@ from registry_tools.client.catalog import Catalog, CatalogEntry
 from registry_tools.client.index_store import LoadedIndex, archive_url
 from registry_tools.config import LIMITS, state_dir
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
+from registry_tools.fsutil import pid_alive, replace_dir
 from registry_tools.packs.semver import Version
 
 RECEIPT = ".arw-receipt.json"
@@ -150,7 +151,7 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
         receipt = Receipt(name, version, got, len(data), signer, entry.registry, index.registry.location,
                           entry.trust, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), file_digests(staging))
         (staging / RECEIPT).write_text(json.dumps(receipt.to_dict(), indent=2) + "\n", encoding="utf-8")
-        _move_into_place(staging, target)
+        replace_dir(staging, target)
         return receipt
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -163,19 +164,9 @@ def _work_dir() -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     for stale in tmp.glob("install-*"):
         pid = stale.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"install-{os.getpid()}-", dir=tmp))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _verify_signature(index: LoadedIndex, release: dict, data: bytes, name: str, version: str,
@@ -217,18 +208,3 @@ def _check_pack(staging: Path, name: str, version: str) -> None:
         raise InstallError(f"{name} {version}: the archive does not hold a valid pack:\n{exc}") from None
     if pack.name != name or str(pack.version) != version:
         raise InstallError(f"{name} {version}: the archive holds {pack.name} {pack.version}")
-
-
-def _move_into_place(staging: Path, target: Path) -> None:
-    os.chmod(staging, 0o755)
-    if target.exists():
-        old = target.with_name(f".old-{target.name}-{os.getpid()}")
-        os.rename(target, old)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            os.rename(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, target)

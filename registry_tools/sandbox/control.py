@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_tools.config import state_dir
+from registry_tools.fsutil import pid_alive
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -47,16 +48,6 @@ def state_file() -> Path:
     return state_dir() / "sandbox" / "server.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def current() -> SandboxInfo | None:
     path = state_file()
     try:
@@ -67,7 +58,7 @@ def current() -> SandboxInfo | None:
     except (ValueError, KeyError, TypeError):
         path.unlink(missing_ok=True)
         return None
-    if not _alive(info.pid):
+    if not pid_alive(info.pid):
         path.unlink(missing_ok=True)
         return None
     return info
@@ -117,9 +108,9 @@ def stop() -> SandboxInfo | None:
         return None
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and _alive(info.pid):
+    while time.monotonic() < deadline and pid_alive(info.pid):
         time.sleep(0.05)
-    if _alive(info.pid):
+    if pid_alive(info.pid):
         os.kill(info.pid, signal.SIGKILL)
     state_file().unlink(missing_ok=True)
     return info
