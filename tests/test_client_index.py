@@ -42,8 +42,11 @@ class CountingServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port),
-                                                      functools.partial(Handler, directory=str(self.directory)))
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # clients that stop reading early (size caps) are expected here
+
+        self.server = Server(("127.0.0.1", self.port), functools.partial(Handler, directory=str(self.directory)))
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.port}/"
