@@ -105,6 +105,16 @@ def registries_remove(name: str) -> None:
     click.echo(f"Removed registry {registry.name} ({registry.location}).")
 
 
+def _pins(action, *args):
+    """Run a pins function; an unreadable pins.yaml becomes a clear error."""
+    from registry_tools.client.pins import PinsError
+
+    try:
+        return action(*args)
+    except PinsError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _summary(entry) -> dict:
     return {"name": entry.name, "title": entry.title, "latest_version": entry.latest_version,
             "trust": entry.trust, "trust_level": entry.trust_level, "registry": entry.registry,
@@ -223,7 +233,7 @@ def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -
     from registry_tools.client.install import InstallError, install, installed_dir
 
     name, _, requested = spec.partition("@")
-    pin = pins.load().get(name)
+    pin = _pins(pins.load).get(name)
     if pin and requested and requested != pin.version:
         raise UserError(f"{name} is pinned at {pin.version}; unpin it to install {requested}")
     catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
@@ -320,7 +330,7 @@ def pin_cmd(spec, registry_name, refresh, offline, allow_expired) -> None:
         if release is None:
             raise UserError(f"{name} {version} is neither installed nor offered by the configured registries")
         sha256 = str(release["checksum"]).removeprefix("sha256:")
-    pinned = pins.pin(name, version, sha256)
+    pinned = _pins(pins.pin, name, version, sha256)
     click.echo(f"Pinned {pinned.name} at {pinned.version} (sha256 {pinned.sha256[:12]}...).")
 
 
@@ -330,7 +340,7 @@ def unpin_cmd(name) -> None:
     """Let `update` move NAME again."""
     from registry_tools.client import pins
 
-    removed = pins.unpin(name)
+    removed = _pins(pins.unpin, name)
     click.echo(f"Unpinned {name} (was {removed.version})." if removed else f"{name} was not pinned.")
 
 
@@ -340,7 +350,7 @@ def _plan(registry_name, refresh, offline, allow_expired, quiet):
     from registry_tools.client.updates import plan
 
     catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=quiet)
-    return plan(installed(), catalog, pins.load()), catalog, loaded
+    return plan(installed(), catalog, _pins(pins.load)), catalog, loaded
 
 
 @config.command("outdated")

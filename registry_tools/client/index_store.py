@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from registry_tools.build.layout import INDEX_JSON
 from registry_tools.client.settings import Registry
 from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_index, parse_time
 from registry_tools.config import LIMITS, state_dir
+from registry_tools.fetch.dist import index_url
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
 from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
-
-INDEX = "registry.json"
 
 
 class RegistryError(Exception):
@@ -52,12 +52,7 @@ class LoadedIndex:
 
 
 def index_location(registry: Registry) -> str:
-    location = registry.location
-    if location.endswith(".json"):
-        return location
-    if "://" in location:
-        return location.rstrip("/") + "/" + INDEX
-    return str(Path(location) / INDEX)
+    return index_url(registry.location)
 
 
 def cache_dir(registry: Registry) -> Path:
@@ -83,19 +78,19 @@ class _Cache:
         except (OSError, ValueError):
             return {}
 
-    def read(self) -> tuple[bytes, bytes] | None:
+    def read(self, meta: dict) -> tuple[bytes, bytes] | None:
         try:
-            data = (self.dir / INDEX).read_bytes()
-            signature = (self.dir / (INDEX + self.suffix)).read_bytes()
+            data = (self.dir / INDEX_JSON).read_bytes()
+            signature = (self.dir / (INDEX_JSON + self.suffix)).read_bytes()
         except OSError:
             return None
-        if hashlib.sha256(data).hexdigest() != self.meta().get("sha256"):
+        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             return None  # not the file that was verified
         return data, signature
 
     def store(self, data: bytes, signature: bytes, meta: dict) -> None:
-        atomic_write_bytes(self.dir / (INDEX + self.suffix), signature)
-        atomic_write_bytes(self.dir / INDEX, data)
+        atomic_write_bytes(self.dir / (INDEX_JSON + self.suffix), signature)
+        atomic_write_bytes(self.dir / INDEX_JSON, data)
         atomic_write_text(self.dir / "meta.json", json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
 
     def touch(self, meta: dict, **changes) -> dict:
@@ -109,7 +104,7 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
     now = now or _now()
     cache = _Cache(registry)
     meta = cache.meta()
-    cached = cache.read()
+    cached = cache.read(meta)
     highest = meta.get("highest_serial")
     fetched_at = parse_time(meta["fetched_at"]) if meta.get("fetched_at") else None
 

@@ -87,20 +87,21 @@ def file_digests(version_dir: Path) -> dict[str, str]:
 
 def resolve(entry: CatalogEntry, requested: str | None) -> str:
     """The version of *entry* to install for NAME, NAME@VERSION or NAME@CONSTRAINT."""
-    from registry_tools.client.constraints import ConstraintError, best_match, parse_constraint
+    from registry_tools.client.constraints import ConstraintError, best_match, highest_stable, parse_constraint
 
+    releases = list(entry.entry.get("releases", {}))
+    if not requested:
+        stable = highest_stable(releases)
+        if stable is None:
+            raise InstallError(f"{entry.name} has no stable version; name one explicitly (e.g. {entry.name}@{releases[-1]})"
+                               if releases else f"{entry.name} has no versions")
+        return stable
     versions = []
-    for text in entry.entry.get("releases", {}):
+    for text in releases:
         try:
             versions.append(Version.parse(text))
         except ValueError:
             continue
-    if not requested:
-        stable = [v for v in versions if not v.is_prerelease]
-        if not stable:
-            raise InstallError(f"{entry.name} has no stable version; name one explicitly (e.g. {entry.name}@{versions[-1]})"
-                               if versions else f"{entry.name} has no versions")
-        return str(max(stable, key=lambda v: v._key()))
     try:
         constraint = parse_constraint(requested)
     except ConstraintError as exc:

@@ -15,6 +15,10 @@ from registry_tools.config import state_dir
 PINS_FILE = "pins.yaml"
 
 
+class PinsError(Exception):
+    """pins.yaml cannot be read."""
+
+
 @dataclass(frozen=True)
 class Pin:
     name: str
@@ -29,11 +33,15 @@ def pins_path() -> Path:
 def load() -> dict[str, Pin]:
     import yaml
 
+    path = pins_path()
     try:
-        data = yaml.safe_load(pins_path().read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {str(name): Pin(str(name), str(p["version"]), str(p["sha256"])) for name, p in data.items()}
     except FileNotFoundError:
         return {}
-    return {name: Pin(name, str(p["version"]), str(p["sha256"])) for name, p in data.items()}
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
+        raise PinsError(f"cannot read {path}: {str(exc).splitlines()[0]}; fix or delete the file "
+                        "(then pin again)") from None
 
 
 def save(pins: dict[str, Pin]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry_tools.client.catalog import Catalog
+from registry_tools.client.constraints import highest_stable
 from registry_tools.client.install import Receipt
 from registry_tools.client.pins import Pin
-from registry_tools.packs.semver import Version, VersionError
+from registry_tools.packs.semver import Version
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,6 @@ class Update:
         return None if self.pinned or not self.newer else self.available
 
 
-def _highest_stable(versions) -> str | None:
-    parsed = []
-    for text in versions:
-        try:
-            version = Version.parse(text)
-        except VersionError:
-            continue
-        if not version.is_prerelease:
-            parsed.append(version)
-    return str(max(parsed, key=lambda v: v._key())) if parsed else None
-
-
 def plan(receipts: list[Receipt], catalog: Catalog, pins: dict[str, Pin]) -> list[Update]:
     newest_installed: dict[str, Receipt] = {}
     for receipt in receipts:
@@ -49,7 +38,7 @@ def plan(receipts: list[Receipt], catalog: Catalog, pins: dict[str, Pin]) -> lis
     updates = []
     for name in sorted(newest_installed):
         entry = catalog.get(name)
-        available = _highest_stable(entry.entry.get("releases", {})) if entry else None
+        available = highest_stable(entry.entry.get("releases", {})) if entry else None
         pin = pins.get(name)
         updates.append(Update(name, newest_installed[name].version, available, pin.version if pin else None,
                               entry.registry if entry else None))

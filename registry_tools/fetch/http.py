@@ -50,6 +50,10 @@ class Response:
     last_modified: str | None
 
 
+def _local_path(parsed, url: str) -> Path:
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url)
+
+
 class Fetcher:
     def __init__(self, settings: FetchSettings = FetchSettings()):
         self.settings = settings
@@ -80,7 +84,7 @@ class Fetcher:
                 if parsed.scheme in ("http", "https"):
                     self._download_http(url, out, max_bytes)
                 elif parsed.scheme in ("", "file"):
-                    self._copy_local(Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url), out, max_bytes)
+                    self._copy_local(_local_path(parsed, url), out, max_bytes)
                 else:
                     raise FetchError(f"{url}: unsupported URL scheme {parsed.scheme!r}")
             os.replace(tmp, dest)
@@ -96,7 +100,7 @@ class Fetcher:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https"):
             buffer = io.BytesIO()
-            self._copy_local(Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url), buffer, max_bytes)
+            self._copy_local(_local_path(parsed, url), buffer, max_bytes)
             return Response(200, buffer.getvalue(), None, None)
         headers = {}
         if etag:
