@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-STATE_DIR_ENV = "ARW_HOME"
-DEFAULT_STATE_DIR = "~/.aws-research-wizard"
+from registry_tools.home import DEFAULT_STATE_DIR, STATE_DIR_ENV, state_dir_name  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -34,8 +32,7 @@ LIMITS = Limits()
 
 def state_dir() -> Path:
     """The user's state directory; ``$ARW_HOME`` wins over the default."""
-    value = os.environ.get(STATE_DIR_ENV)
-    return Path(value).expanduser() if value else Path(DEFAULT_STATE_DIR).expanduser()
+    return Path(state_dir_name())
 
 
 def find_repo_root(start: Path | None = None) -> Path | None:

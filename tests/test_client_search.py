@@ -3,6 +3,7 @@ implementation on synthetic entries, and a micro-benchmark (printed with ``-s``,
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import string
@@ -205,6 +206,31 @@ def test_prepared_index_gives_the_same_results(packs):
     assert search((row for row in packs), "genomcis") == search(packs, "genomcis")  # any iterable
 
 
+def test_a_snapshot_gives_the_same_hits(packs):
+    index = SearchIndex(packs)
+    again = restored(index)
+    for query in ("genomics", "genomcis", "alfafold", "remote sensing", "gpu", "r", "climate modeling", "xyzzy"):
+        assert again.search(query, limit=None) == index.search(query, limit=None), query
+    assert again.names == [name for name, _, _ in packs]
+
+
+@pytest.mark.parametrize("broken", [
+    None, [], {}, {"format": 99},
+    lambda s: {**s, "format": 99},
+    lambda s: {**s, "trusts": s["trusts"][:-1]},
+    lambda s: {**s, "texts": s["texts"][:-1]},
+    lambda s: {**s, "starts": [s["starts"][0][:-1], *s["starts"][1:]]},
+    lambda s: {**s, "texts": [s["texts"][0] + "x", *s["texts"][1:]]},
+    lambda s: {**s, "versions": [7] * len(s["versions"])},
+    lambda s: {k: v for k, v in s.items() if k != "distinct"},
+])
+def test_a_broken_snapshot_is_refused(packs, broken):
+    snapshot = SearchIndex(packs).snapshot()
+    data = broken(snapshot) if callable(broken) else broken
+    with pytest.raises(ValueError, match="not a search index snapshot"):
+        SearchIndex.from_snapshot(data)
+
+
 def test_hits_are_frozen(packs):
     hit = search(packs, "genomics")[0]
     with pytest.raises(AttributeError):
@@ -228,6 +254,9 @@ def test_malformed_entries_do_not_break_search():
     assert {"good_pack", "odd_types", "nul\x00name", "upper_İstanbul"} <= set(found)
     assert "no_fields" not in found
     assert names(search(entries, "atlas")) == ["upper_İstanbul"]
+    index = SearchIndex(entries)
+    for query in ("genome", "atlas", "no fields", "null", "genom", "istanbul"):
+        assert restored(index).search(query, limit=None) == index.search(query, limit=None), query
     no_fields = search(entries, "no fields")
     assert names(no_fields) == ["no_fields"] and no_fields[0].title == "no_fields"
     assert search([], "genome") == []
@@ -387,13 +416,20 @@ def reference_queries(entries, seed: int, count: int) -> list[str]:
     return queries
 
 
+def restored(index: SearchIndex) -> SearchIndex:
+    """*index* after a trip through its snapshot, as JSON (what a file would hold)."""
+    return SearchIndex.from_snapshot(json.loads(json.dumps(index.snapshot())))
+
+
+@pytest.mark.parametrize("snapshot", [False, True], ids=["prepared", "snapshot"])
 @pytest.mark.parametrize("narrow", [search_module._NARROW, 0, 10**9])
-def test_search_matches_the_naive_reference(monkeypatch, narrow):
+def test_search_matches_the_naive_reference(monkeypatch, narrow, snapshot):
     """Every shortcut (str.find vs regex, typo patterns, the narrowing to candidates, the
-    distinct keywords of a reused index) gives the documented ranking exactly."""
+    distinct keywords of a reused index, an index restored from its snapshot) gives the
+    documented ranking exactly."""
     monkeypatch.setattr(search_module, "_NARROW", narrow)
     entries = synthetic(250, seed=11)
-    index = SearchIndex(entries)
+    index = restored(SearchIndex(entries)) if snapshot else SearchIndex(entries)
     for query in reference_queries(entries, seed=narrow % 97, count=150):
         expected = reference(entries, query)
         got = [(hit.name, hit.score, hit.matched_fields, hit.trust) for hit in index.search(query, limit=None)]

@@ -129,3 +129,40 @@ def test_oversized_index_is_refused(lab, served):  # noqa: F811
     assert "limit" in result.output
     # the cached, verified index is still used
     assert result.exit_code == 0 and "using cached index" in result.output
+
+
+WRONG_CONTENT = {
+    "another pack": (lambda: [file_member(f"{PREFIX}/domain.yaml", b"name: other\nversion: 1.2.0\n")],
+                     "the archive does not hold a readable pack"),
+    "not yaml": (lambda: [file_member(f"{PREFIX}/domain.yaml", b"name: [unclosed\n")],
+                 "the archive does not hold a readable pack"),
+    "no domain.yaml": (lambda: [file_member(f"{PREFIX}/README.md", b"# hi\n")], "the archive does not hold a readable pack"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_CONTENT))
+def test_a_signed_archive_that_does_not_hold_the_pack_is_refused(lab, case):
+    www, key, home = lab
+    before = installed_tree(home)
+    members, message = WRONG_CONTENT[case]
+    republish(www, key, tar_gz(members()))
+    result = run("config", "install", "genomics@1.2.0", "--refresh")
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+    assert installed_tree(home) == before
+
+
+def test_a_signed_archive_of_another_pack_or_missing_files_is_refused(lab, served):  # noqa: F811
+    www, key, home = lab
+    source = served[0] / "domains" / "genomics" / "v1.2.0"
+    files = {p.name: p.read_bytes() for p in source.iterdir()}
+    renamed = files["domain.yaml"].replace(b'version: "1.2.0"', b'version: "1.1.0"', 1)
+    assert renamed != files["domain.yaml"]
+    republish(www, key, tar_gz([file_member(f"{PREFIX}/{n}", renamed if n == "domain.yaml" else d) for n, d in files.items()]))
+    result = run("config", "install", "genomics@1.2.0", "--refresh")
+    assert result.exit_code == 1 and "the archive holds genomics 1.1.0" in result.output, result.output
+    republish(www, key, tar_gz([file_member(f"{PREFIX}/{n}", d) for n, d in files.items() if n != "README.md"]))
+    later = time.time() + 20  # a Last-Modified after the first republish's
+    os.utime(www / "registry.json", (later, later))
+    result = run("config", "install", "genomics@1.2.0", "--refresh")
+    assert result.exit_code == 1 and "the archive lacks README.md" in result.output, result.output
+    assert not (home / "domains" / "genomics" / "1.2.0").exists()

@@ -55,4 +55,6 @@ def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_
         raise UserError("\n".join(failures))
     for failure in failures:
         click.secho(f"warning: {failure}", err=True, fg="yellow")
-    return Catalog.from_indexes(loaded), loaded
+    catalog = Catalog.from_indexes(loaded)
+    catalog.failures.extend(failures)
+    return catalog, loaded

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from registry_tools.cli.client_common import index_options, load_catalog
@@ -156,20 +158,26 @@ def browse(registry_name, refresh, offline, allow_expired, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def search_cmd(query, registry_name, refresh, offline, allow_expired, limit, as_json) -> None:
     """Search packs by name, title, description and categories (tolerates small typos)."""
-    from registry_tools.client.search import search
+    from registry_tools.cli.fast_search import NO_MATCH, render
+    from registry_tools.client import search_cache, settings
+    from registry_tools.client.search import SearchIndex
 
-    catalog, _ = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
-    hits = search(((e.name, e.entry, e.trust) for e in catalog.sorted()), query, limit=limit)
-    if as_json:
-        emit_json([{"name": h.name, "title": h.title, "score": h.score, "trust": h.trust,
-                    "latest_version": h.latest_version, "matched": list(h.matched_fields),
-                    "registry": catalog.get(h.name).registry} for h in hits])
-        return
-    if not hits:
-        click.echo(f"No packs match {query!r}. Try `aws-research-wizard config browse`.")
+    config_text = settings.config_text()
+    catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+    entries = catalog.sorted()
+    index = SearchIndex([(e.name, e.entry, e.trust) for e in entries])
+    hits = index.search(query, limit)
+    complete = not catalog.failures and not any(item.notice or item.trusted.expired for item in loaded)
+    if complete and settings.config_text() == config_text:  # the snapshot says what it was made from
+        with contextlib.suppress(OSError):  # only a cache: the next search reads the indexes again
+            search_cache.save(search_cache.selection_name(registry_name), config_text,
+                              settings.load().update_interval_hours,
+                              [(item.registry.name, item.digest, item.trusted.expires) for item in loaded],
+                              index, [e.registry for e in entries])
+    if not hits and not as_json:
+        click.echo(NO_MATCH.format(query=query))
         raise SystemExit(1)
-    for hit in hits:
-        click.echo(f"{hit.name:<26} {hit.latest_version:<8} {hit.trust:<9} {hit.title}")
+    click.echo(render(hits, {h.name: catalog.get(h.name).registry for h in hits}, as_json))
 
 
 @config.command("info")

@@ -1,6 +1,10 @@
-"""Console-script entry point. Answers ``--help`` and ``--version`` for the root command
-without importing click (the slowest part of starting the CLI), otherwise hands over to
-the click application in ``main``. ``tests/test_cli.py`` checks both paths print the same.
+"""Console-script entry points. Answer ``--help`` and ``--version`` for the root command
+without importing click (the slowest part of starting the CLI), ``config search``
+from its snapshot when that is current (``fast_search``) and ``sessions list`` from
+the session registry when it is current (``fast_sessions``); otherwise hand over to
+the click application in ``main``. ``tests/test_cli.py``,
+``tests/test_client_search_cache.py`` and ``tests/test_sessions_cli.py`` check both
+paths print the same.
 """
 
 from __future__ import annotations
@@ -76,12 +80,38 @@ def main() -> None:
 
         sys.stdout.write(f"{PROG}, version {__version__}\n")
         return
+    if args[:2] == ["sessions", "list"] or args[:3] == ["deploy", "sessions", "list"]:
+        from registry_tools.cli import fast_sessions
+
+        if fast_sessions.run(args[2:] if args[0] == "sessions" else args[3:]):
+            return
+    if args[:2] == ["config", "search"]:
+        from registry_tools.cli import fast_search
+
+        if fast_search.run(args[2:]):
+            return
     from registry_tools.cli.main import main as click_main
 
     click_main()
 
 
 def config_main() -> None:
+    if sys.argv[1:2] == ["search"]:
+        from registry_tools.cli import fast_search
+
+        if fast_search.run(sys.argv[2:]):
+            return
     from registry_tools.cli.main import config_main as click_config_main
 
     click_config_main()
+
+
+def deploy_main() -> None:
+    if sys.argv[1:3] == ["sessions", "list"]:
+        from registry_tools.cli import fast_sessions
+
+        if fast_sessions.run(sys.argv[3:]):
+            return
+    from registry_tools.cli.deploy_cmd import main as click_deploy_main
+
+    click_deploy_main()

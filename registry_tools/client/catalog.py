@@ -38,6 +38,7 @@ class CatalogEntry:
 class Catalog:
     entries: dict[str, CatalogEntry] = field(default_factory=dict)
     signers: dict[str, str] = field(default_factory=dict)  # registry -> who signed its index
+    failures: list[str] = field(default_factory=list)  # registries that could not be loaded, and why
 
     @classmethod
     def from_indexes(cls, loaded) -> Catalog:

@@ -41,6 +41,7 @@ class LoadedIndex:
     trusted: TrustedIndex
     source: str  # "network", "not-modified", "cache" or "fallback"
     fetched_at: datetime
+    digest: str  # sha256 of the index file, as cached
     notice: str | None = None
 
     @property
@@ -88,10 +89,13 @@ class _Cache:
             return None  # not the file that was verified
         return data, signature
 
-    def store(self, data: bytes, signature: bytes, meta: dict) -> None:
+    def store(self, data: bytes, signature: bytes, meta: dict) -> str:
+        """Cache *data* (verified) and its signature; its sha256."""
+        digest = hashlib.sha256(data).hexdigest()
         atomic_write_bytes(self.dir / (INDEX_JSON + self.suffix), signature)
         atomic_write_bytes(self.dir / INDEX_JSON, data)
-        atomic_write_text(self.dir / "meta.json", json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
+        atomic_write_text(self.dir / "meta.json", json.dumps({**meta, "sha256": digest}))
+        return digest
 
     def touch(self, meta: dict, **changes) -> dict:
         updated = {**meta, **changes}
@@ -111,7 +115,7 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
     def from_cache(source: str, notice: str | None = None) -> LoadedIndex:
         data, signature = cached
         trusted = _check(registry, data, signature, highest, now, allow_expired)
-        return LoadedIndex(registry, trusted, source, fetched_at or now, notice)
+        return LoadedIndex(registry, trusted, source, fetched_at or now, meta["sha256"], notice)
 
     fresh = fetched_at is not None and now - fetched_at < timedelta(hours=interval_hours)
     if cached and ((offline and registry.is_remote) or (fresh and not refresh)):
@@ -138,11 +142,11 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
         raise RegistryError(f"registry {registry.name}: cannot fetch the index: {exc}") from None
 
     trusted = _check(registry, response.content, signature, highest, now, allow_expired)
-    cache.store(response.content, signature, {
+    digest = cache.store(response.content, signature, {
         "etag": response.etag, "last_modified": response.last_modified, "fetched_at": _iso(now),
         "serial": trusted.serial, "highest_serial": max(trusted.serial, highest or 0), "url": url,
     })
-    return LoadedIndex(registry, trusted, "network", now)
+    return LoadedIndex(registry, trusted, "network", now, digest)
 
 
 def _check(registry: Registry, data: bytes, signature: bytes, highest: int | None, now: datetime,

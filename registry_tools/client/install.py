@@ -200,12 +200,19 @@ def _extract(archive: Path, dest: Path, prefix: str) -> None:
 
 
 def _check_pack(staging: Path, name: str, version: str) -> None:
-    from registry_tools.packs.errors import PackError
-    from registry_tools.packs.loader import load_pack
+    """The archive must hold the pack it was published as, with its files. Its content passed
+    validation when the registry was built and is covered by the signature just verified, so
+    the JSON Schema is not run again here (``config validate NAME`` runs it, as does deploy)."""
+    import yaml
+
+    from registry_tools.packs.loader import PACK_FILE, README_FILE, load_validated_pack
 
     try:
-        pack = load_pack(staging)
-    except PackError as exc:
-        raise InstallError(f"{name} {version}: the archive does not hold a valid pack:\n{exc}") from None
+        pack = load_validated_pack(staging)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InstallError(f"{name} {version}: the archive does not hold a readable pack ({PACK_FILE}: {exc})") from None
     if pack.name != name or str(pack.version) != version:
         raise InstallError(f"{name} {version}: the archive holds {pack.name} {pack.version}")
+    missing = [f for f in (README_FILE, pack.deployment.template) if not (staging / f).is_file()]
+    if missing:
+        raise InstallError(f"{name} {version}: the archive lacks {', '.join(missing)}")

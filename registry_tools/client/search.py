@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from operator import add, itemgetter
@@ -72,17 +72,14 @@ _INSIDE = 200
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _SEP = "\x00"  # between entries in a field text (entries are found by offset, so a NUL inside is harmless)
+_ITEM_SEP = "\x1f"  # between the keywords (categories) of one entry: a phrase must stay inside one
+SNAPSHOT_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Hit:
-    name: str  # pack name
-    title: str
-    score: int
-    matched_fields: tuple[str, ...]  # in FIELDS order
-    trust: str
-    latest_version: str
-    description: str
+# One result: pack name, title, score, matched_fields (in FIELDS order), trust, latest_version,
+# description. A named tuple rather than a dataclass: `config search` starts without importing
+# dataclasses (and inspect), see registry_tools.cli.fast_search.
+Hit = namedtuple("Hit", "name title score matched_fields trust latest_version description")
 
 
 def query_words(query: str) -> list[str]:
@@ -201,10 +198,29 @@ class _Field:
             values = [v.lower() for v in values]
             text = _SEP.join(values)
         self.text = text
-        self.starts = list(accumulate(map(add, map(len, values), repeat(1)), initial=0))
+        self.starts = _offsets(values)
+
+    @classmethod
+    def restore(cls, joined: str, starts: list[int], size: int) -> _Field:
+        """The field of *size* values joined with NUL in their original case, the i-th at
+        ``starts[i]`` (``ValueError`` unless that is what they describe)."""
+        if not (isinstance(joined, str) and isinstance(starts, list) and len(starts) == size + 1
+                and starts[0] == 0 and starts[-1] == len(joined) + 1):
+            raise ValueError(f"a field must be a text and the offsets of its {size} entries")
+        text = joined.lower()
+        if len(text) != len(joined):
+            return cls([joined[starts[i]:starts[i + 1] - 1] for i in range(size)])
+        field = cls.__new__(cls)
+        field.text, field.starts = text, starts
+        return field
 
     def bounds(self, i: int) -> tuple[int, int]:
         return self.starts[i], self.starts[i + 1] - 1
+
+
+def _offsets(values: list[str]) -> list[int]:
+    """Where each of *values* starts once joined with one separator; one more for the end."""
+    return list(accumulate(map(add, map(len, values), repeat(1)), initial=0))
 
 
 def _prefix_pattern(term: str, whole_only: bool) -> re.Pattern:
@@ -228,6 +244,43 @@ class SearchIndex:
         self._columns: list[list | None] = [None] * len(FIELDS)
         self._fields: list[_Field | None] = [None] * len(FIELDS)
         self._distinct_text: list[str | None] = [None] * len(FIELDS)
+        self._display: tuple[list[str], list[str], list[list[int]]] | None = None  # from a snapshot
+
+    # --- snapshots: everything a search needs, prepared once ---------------------------------
+
+    def snapshot(self) -> dict:
+        """The prepared index as strings and lists of ints: each field's values joined with NUL
+        in their original case (``texts``, the first being the pack names) with their offsets
+        (``starts``), trusts, latest versions and the distinct keywords and categories.
+        ``from_snapshot`` undoes it without reading index entries or joining fields again."""
+        values = [self._values(f) for f in range(len(FIELDS))]
+        return {"format": SNAPSHOT_FORMAT, "trusts": list(self.trusts),
+                "versions": [self._display_of(i)[1] for i in range(self.size)],
+                "distinct": [self._distinct(f) for f in _SHORT],
+                "texts": [_SEP.join(v) for v in values], "starts": [_offsets(v) for v in values]}
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping) -> SearchIndex:
+        """The index a ``snapshot()`` describes; ``ValueError`` for anything else."""
+        try:
+            trusts, versions, texts, starts = data["trusts"], data["versions"], data["texts"], data["starts"]
+            size, distinct = len(trusts), data["distinct"]
+            if (data["format"] != SNAPSHOT_FORMAT or len(versions) != size or len(texts) != len(FIELDS)
+                    or len(starts) != len(FIELDS) or len(distinct) != len(_SHORT)
+                    or not set(map(type, chain(trusts, versions, distinct, texts))) <= {str}):
+                raise ValueError("format or sizes differ")
+            index = cls([])
+            index._fields = [_Field.restore(t, s, size) for t, s in zip(texts, starts, strict=True)]
+            names = texts[0].split(_SEP) if size else []
+            if len(names) != size:  # a NUL inside a name
+                names = [texts[0][starts[0][i]:starts[0][i + 1] - 1] for i in range(size)]
+            index.size, index.names, index.trusts, index.entries = size, names, trusts, [None] * size
+            for f, text in zip(_SHORT, distinct, strict=True):
+                index._distinct_text[f] = text
+            index._display = (versions, texts, starts)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a search index snapshot ({exc})") from None
+        return index
 
     # --- preparation -------------------------------------------------------------------------
 
@@ -258,20 +311,30 @@ class SearchIndex:
         field = self._fields[f]
         if field is None:
             try:
-                field = _Field(list(map(" ".join, self._column(f))) if f in _LISTS else self._column(f))
+                field = _Field(self._joinable(self._column(f), f))
             except TypeError:  # not all strings
                 self._columns[f] = self._safe_column(f)
-                field = _Field(list(map(" ".join, self._columns[f])) if f in _LISTS else self._columns[f])
+                field = _Field(self._joinable(self._columns[f], f))
             self._fields[f] = field
         return field
 
+    @staticmethod
+    def _joinable(column: list, f: int) -> list:
+        return list(map(_ITEM_SEP.join, column)) if f in _LISTS else column
+
+    def _values(self, f: int) -> list[str]:
+        """The strings field *f* is made of, in their original case."""
+        self._field(f)  # makes sure the column holds strings
+        return self._joinable(self._column(f), f)
+
     def _distinct(self, f: int) -> str:
-        """The distinct keywords (or categories) of all entries, lower-cased, as one text."""
+        """The distinct keywords (or categories) of all entries, or the distinct words of a
+        name or title field, lower-cased, as one text."""
         text = self._distinct_text[f]
         if text is None:
             self._field(f)  # makes sure the column holds strings
-            text = " \x00 ".join(set(chain.from_iterable(self._column(f)))).lower()
-            self._distinct_text[f] = text
+            values = set(chain.from_iterable(self._column(f))) if f in _LISTS else set(_WORD_RE.findall(self._field(f).text))
+            text = self._distinct_text[f] = " \x00 ".join(values).lower()
         return text
 
     def _scan(self, f: int, term: str, whole_only: bool, hits: dict[int, int]) -> None:
@@ -317,7 +380,8 @@ class SearchIndex:
         """Entries whose field *f* has a word within *limit* (1 or 2) edits of *term*, into
         *hits* as the smallest distance. The regexes list the few distinct words that could
         be that close, ``distance`` picks the near ones, which are then found like query words."""
-        text = self._distinct(f) if f in _LISTS else self._field(f).text  # keywords repeat a lot
+        # Keywords repeat a lot; for names and titles the distinct words pay off once prepared (snapshot).
+        text = self._distinct(f) if f in _LISTS or self._distinct_text[f] is not None else self._field(f).text
         candidates = set()
         for pattern, piece in _near_patterns(term, limit):
             candidates.update("".join(groups[:-1]) + piece + groups[-1] for groups in set(pattern.findall(text)))
@@ -358,35 +422,46 @@ class SearchIndex:
 
     def _term_within(self, term: str, candidates: Iterable[int]) -> dict[int, list[int]]:
         """entry -> per-field score of *term*, over *candidates* only."""
-        patterns = [_prefix_pattern(term, len(term) < _MIN_PREFIX[f]) for f in range(len(FIELDS))]
-        fields = [self._field(f) for f in range(len(FIELDS))]
         limit = _limit(term)
-        known: dict[str, int] = {}
-        scores: dict[int, list[int]] = {}
-        for i in candidates:
-            row = [0] * len(FIELDS)
-            for f, field in enumerate(fields):
+        rows = {i: [0] * len(FIELDS) for i in candidates}
+        for f in range(len(FIELDS)):
+            pattern = _prefix_pattern(term, len(term) < _MIN_PREFIX[f])
+            field = self._field(f)
+            unmatched = []
+            for i, row in rows.items():
                 start, end = field.bounds(i)
                 kind = 0
-                for m in patterns[f].finditer(field.text, start, end):
+                for m in pattern.finditer(field.text, start, end):
                     kind = 2 if m.start(1) == m.end(1) else 1
                     if kind == 2:
                         break
-                if not kind and limit and f in _SHORT:
-                    best = limit + 1
-                    for word in _WORD_RE.findall(field.text, start, end):
-                        d = known.get(word)
-                        if d is None:
-                            d = known[word] = distance(term, word, limit)
-                        if d < best:
-                            best = d
-                    if best <= limit:
-                        kind = -best
                 if kind:
                     row[f] = self._field_score(f, kind)
-            if any(row):
-                scores[i] = row
-        return scores
+                elif limit and f in _SHORT:
+                    unmatched.append(i)
+            if unmatched:
+                for i, d in self._near_within(f, term, limit, unmatched).items():
+                    rows[i][f] = self._field_score(f, -d)
+        return {i: row for i, row in rows.items() if any(row)}
+
+    def _near_within(self, f: int, term: str, limit: int, entries: list[int]) -> dict[int, int]:
+        """entry -> the smallest distance (at most *limit*) of a word of its field *f* to *term*,
+        among *entries*. The distinct words of all their fields are measured once."""
+        field = self._field(f)
+        pieces = [field.text[slice(*field.bounds(i))] for i in entries]
+        near = {}
+        for word in set(_WORD_RE.findall(" ".join(pieces))):
+            d = distance(term, word, limit)
+            if d <= limit:
+                near[word] = d
+        found = {}
+        if near:
+            for i, piece in zip(entries, pieces, strict=True):
+                if any(word in piece for word in near):
+                    distances = [near[w] for w in _WORD_RE.findall(piece) if w in near]
+                    if distances:
+                        found[i] = min(distances)
+        return found
 
     def _phrase(self, i: int, words: list[str], fields: int) -> bool:
         """Whether *words* are consecutive words (the last maybe a word's start) of entry *i*'s
@@ -396,8 +471,8 @@ class SearchIndex:
             if fields & (1 << k):
                 field = self._field(k)
                 start, end = field.bounds(i)
-                parts = self._column(k)[i] if k in _LISTS else [field.text[start:end]]
-                if any(phrase in " " + " ".join(_WORD_RE.findall(_text(part).lower())) for part in parts):
+                parts = field.text[start:end].split(_ITEM_SEP) if k in _LISTS else [field.text[start:end]]
+                if any(phrase in " " + " ".join(_WORD_RE.findall(part)) for part in parts):
                     return True
         return False
 
@@ -445,23 +520,30 @@ class SearchIndex:
                     total[i] += NAME_PREFIX
             if len(words) > 1 and all_terms[i] & 0b1111 and self._phrase(i, words, all_terms[i]):
                 total[i] += PHRASE
-        names = self._column(0)  # strings: the name field is built
+        names = self._sort_names()
         ranked = sorted(total, key=lambda i: (-total[i], names[i], i))
         if limit is not None:
             ranked = ranked[:limit]
         return [self._hit(i, total[i], any_field[i]) for i in ranked]
 
-    def _hit(self, i: int, score: int, mask: int) -> Hit:
+    def _sort_names(self) -> list[str]:
+        return self.names if self._display is not None else self._column(0)  # strings once the name field is built
+
+    def _display_of(self, i: int) -> tuple[str, str, str]:
+        """Entry *i*'s title, latest version and description, as shown."""
+        if self._display is not None:
+            versions, texts, starts = self._display
+            title, description = (texts[f][starts[f][i]:starts[f][i + 1] - 1] for f in (1, _DESCRIPTION))
+            return title or self.names[i], versions[i], description
         entry = self.entries[i] if isinstance(self.entries[i], Mapping) else {}
-        return Hit(
-            name=self.names[i],
-            title=_text(entry.get("name")) or _text(self.names[i]),
-            score=score,
-            matched_fields=tuple(f for k, f in enumerate(FIELDS) if mask & (1 << k)),
-            trust=self.trusts[i],
-            latest_version=_text(entry.get("latest_version")),
-            description=_text(entry.get("description")),
-        )
+        return (_text(entry.get("name")) or _text(self.names[i]), _text(entry.get("latest_version")),
+                _text(entry.get("description")))
+
+    def _hit(self, i: int, score: int, mask: int) -> Hit:
+        title, version, description = self._display_of(i)
+        return Hit(name=self.names[i], title=title, score=score,
+                   matched_fields=tuple(f for k, f in enumerate(FIELDS) if mask & (1 << k)),
+                   trust=self.trusts[i], latest_version=version, description=description)
 
 
 def search(entries: Iterable[tuple[str, Mapping, str]] | SearchIndex, query: str, limit: int | None = 20) -> list[Hit]:

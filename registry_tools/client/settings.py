@@ -10,7 +10,7 @@ used, trusted through the sigstore identity of its release workflow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from registry_tools.config import state_dir
@@ -59,6 +59,7 @@ class Registry:
 class Settings:
     registries: tuple[Registry, ...] = field(default_factory=tuple)
     update_interval_hours: float = DEFAULT_UPDATE_HOURS
+    session_state: str | None = None  # s3://bucket/prefix for shared session state; None: local
 
     def registry(self, name: str) -> Registry:
         for registry in self.registries:
@@ -68,8 +69,11 @@ class Settings:
         raise SettingsError(f"no registry named {name!r} (configured: {names})")
 
     def to_dict(self) -> dict:
-        return {"update_interval_hours": self.update_interval_hours,
+        data = {"update_interval_hours": self.update_interval_hours,
                 "registries": [r.to_dict() for r in self.registries]}
+        if self.session_state:
+            data["session_state"] = self.session_state
+        return data
 
 
 def normalise_location(location: str) -> str:
@@ -83,6 +87,16 @@ def normalise_location(location: str) -> str:
 
 def config_path() -> Path:
     return state_dir() / CONFIG_FILE
+
+
+def config_text() -> str | None:
+    """The configuration file's exact text (None when there is none: the defaults apply)."""
+    try:
+        return config_path().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {config_path()}: {exc.strerror or exc}") from None
 
 
 def load() -> Settings:
@@ -102,7 +116,10 @@ def load() -> Settings:
         interval = float(data.get("update_interval_hours", DEFAULT_UPDATE_HOURS))
     except (TypeError, ValueError):
         raise SettingsError(f"{path}: update_interval_hours must be a number") from None
-    return Settings(registries=registries, update_interval_hours=interval)
+    state = data.get("session_state")
+    if state is not None and not (isinstance(state, str) and state.startswith("s3://")):
+        raise SettingsError(f"{path}: session_state must be an s3://bucket/prefix URL, got {state!r}")
+    return Settings(registries=registries, update_interval_hours=interval, session_state=state)
 
 
 def save(settings: Settings) -> None:
@@ -130,7 +147,7 @@ def add_registry(name: str, location: str, trust: TrustAnchor) -> Registry:
         current = load()
         if any(r.name == name for r in current.registries):
             raise SettingsError(f"a registry named {name!r} exists; remove it first (config registries remove {name})")
-        save(Settings(registries=(*current.registries, registry), update_interval_hours=current.update_interval_hours))
+        save(replace(current, registries=(*current.registries, registry)))
     return registry
 
 
@@ -138,6 +155,5 @@ def remove_registry(name: str) -> Registry:
     with _lock():
         current = load()
         registry = current.registry(name)
-        save(Settings(registries=tuple(r for r in current.registries if r.name != name),
-                      update_interval_hours=current.update_interval_hours))
+        save(replace(current, registries=tuple(r for r in current.registries if r.name != name)))
     return registry

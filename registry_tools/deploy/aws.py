@@ -107,12 +107,21 @@ class Stacks:
     def resources(self, name: str) -> list[dict[str, Any]]:
         return call(self.cfn.describe_stack_resources, StackName=name).get("StackResources", [])
 
-    def wait_create(self, name: str, timeout: float, on_status: Callable[[str], None] | None = None) -> StackResult:
+    def wait_create(self, name: str, timeout: float, on_status: Callable[[str], None] | None = None,
+                    on_event: Callable[[dict[str, Any]], None] | None = None) -> StackResult:
+        """Poll until the stack's create ends (created, failed, rolled back, deleted) or *timeout*;
+        *on_event* gets each new stack event, oldest first."""
         start = time.monotonic()
         last = None
+        seen: set[str] = set()
         while True:
             stack = self.describe(name)
             status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            if on_event and stack:
+                fresh = [e for e in self.events(name) if e.get("EventId") not in seen]
+                seen.update(e.get("EventId") for e in fresh)
+                for event in reversed(fresh):
+                    on_event(event)
             if status != last and on_status:
                 on_status(status)
             last = status
@@ -144,3 +153,24 @@ class Stacks:
             if elapsed >= timeout:
                 return StackResult(name, status, "timeout", Failure(None, None, f"still {status} after {timeout:.0f} s"), {}, elapsed)
             self.sleep(self.poll)
+
+
+def account_id(clients: Clients) -> str:
+    return call(clients("sts").get_caller_identity)["Account"]
+
+
+def instance_states(clients: Clients, instance_ids: list[str]) -> dict[str, str]:
+    """instance id -> EC2 state name; instances EC2 no longer knows are ``terminated``."""
+    if not instance_ids:
+        return {}
+    states = {i: "terminated" for i in instance_ids}
+    try:
+        reservations = call(clients("ec2").describe_instances, InstanceIds=list(instance_ids))["Reservations"]
+    except AwsError as exc:
+        if exc.code == "InvalidInstanceID.NotFound":
+            return states
+        raise
+    for reservation in reservations:
+        for instance in reservation.get("Instances", []):
+            states[instance["InstanceId"]] = instance.get("State", {}).get("Name", "unknown")
+    return states

@@ -21,6 +21,40 @@ from registry_tools.config import LIMITS
 RETRY_STATUSES = {502, 503, 504}
 
 
+def import_httpx():
+    """httpx, without its command-line client: ``import httpx`` also imports ``httpx._main``
+    (click, rich, pygments), ~0.1 s here, for a ``main`` we never call. With a placeholder
+    module in its place httpx falls back to its stub ``main``, as when those are missing."""
+    import sys
+
+    if "httpx" not in sys.modules:
+        import types
+
+        sys.modules.setdefault("httpx._main", types.ModuleType("httpx._main"))
+    import httpx
+
+    return httpx
+
+
+def _lazy_transport(httpx, factory):
+    """A transport that makes the real one (*factory*) on its first request."""
+
+    class LazyTransport(httpx.BaseTransport):
+        def __init__(self):
+            self._transport = None
+
+        def handle_request(self, request):
+            if self._transport is None:
+                self._transport = factory()
+            return self._transport.handle_request(request)
+
+        def close(self):
+            if self._transport is not None:
+                self._transport.close()
+
+    return LazyTransport()
+
+
 class FetchError(Exception):
     """A download failed, was refused, or exceeded its size cap."""
 
@@ -61,13 +95,18 @@ class Fetcher:
 
     def _http(self):
         if self._client is None:
-            import httpx
-
             from registry_tools import __version__
 
+            httpx = import_httpx()
             timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
-            self._client = httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
-                                        headers={"User-Agent": f"aws-research-wizard/{__version__}"})
+            # Loading the CA bundle for TLS takes ~0.1 s: the HTTPS transport is made on the first
+            # https:// request. Plain http:// (a loopback or intranet registry) never uses TLS, so its
+            # transport needs no CA bundle; a redirect to https:// goes through the verifying one.
+            self._client = httpx.Client(
+                timeout=timeout, follow_redirects=True, max_redirects=5,
+                headers={"User-Agent": f"aws-research-wizard/{__version__}"},
+                transport=_lazy_transport(httpx, httpx.HTTPTransport),
+                mounts={"http://": httpx.HTTPTransport(verify=False)})
         return self._client
 
     def close(self) -> None:
@@ -124,8 +163,7 @@ class Fetcher:
 
     def _download_http(self, url: str, out, max_bytes: int, *, headers: dict | None = None,
                        accept: tuple[int, ...] = (200,)):
-        import httpx
-
+        httpx = import_httpx()
         attempt = 0
         while True:
             attempt += 1

@@ -1,6 +1,6 @@
 """Start, find and stop the background sandbox server.
 
-The server's state file (``$ARW_HOME/sandbox/server.json``) is written by the
+The server's state file (``$ARW_HOME/sandbox.json``: pid, port, endpoint) is written by the
 server itself once it is ready; a state file whose process is gone is stale
 and removed.
 """
@@ -45,7 +45,11 @@ class SandboxInfo:
 
 
 def state_file() -> Path:
-    return state_dir() / "sandbox" / "server.json"
+    return state_dir() / "sandbox.json"
+
+
+def log_file() -> Path:
+    return state_dir() / "sandbox" / "server.log"
 
 
 def current() -> SandboxInfo | None:
@@ -73,9 +77,9 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
         import moto.server  # noqa: F401
     except ImportError:
         raise SandboxError("the sandbox needs moto's server: pip install 'aws-research-wizard[sandbox]'") from None
-    path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / "server.log", "ab") as log:
+    path, log_path = state_file(), log_file()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "registry_tools.sandbox.server", "--state-file", str(path), "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -83,13 +87,13 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SandboxError(f"the sandbox server exited with code {proc.returncode}; see {path.parent / 'server.log'}")
+            raise SandboxError(f"the sandbox server exited with code {proc.returncode}; see {log_path}")
         info = current()
         if info and info.pid == proc.pid:
             return info, True
         time.sleep(0.05)
     proc.terminate()
-    raise SandboxError(f"the sandbox server did not start within {START_TIMEOUT_S:.0f} s; see {path.parent / 'server.log'}")
+    raise SandboxError(f"the sandbox server did not start within {START_TIMEOUT_S:.0f} s; see {log_path}")
 
 
 def target(region: str):

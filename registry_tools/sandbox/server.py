@@ -3,7 +3,7 @@
 Run as ``python -m registry_tools.sandbox.server --state-file F [--port P]``;
 ``aws-research-wizard sandbox start`` does this in the background. Once the
 server answers, it seeds the public SSM parameters real AWS has (see
-``public_parameters``) and applies ``moto_fixes`` (stack deletion), then writes F (JSON: pid, host, port, endpoint) and
+``public_parameters``) and applies ``moto_fixes`` (stack deletion and failures), then writes F (JSON: pid, host, port, endpoint) and
 serves until SIGTERM/SIGINT, removing F on the way out.
 """
 

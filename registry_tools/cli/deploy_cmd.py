@@ -1,0 +1,169 @@
+"""``deploy``: deploy an installed (or installable) pack as a session; ``deploy sessions ...``
+manages them (the same commands as the top-level ``sessions`` group)."""
+
+from __future__ import annotations
+
+import click
+
+from registry_tools.cli.output import UserError, emit_json
+from registry_tools.cli.sessions_cmd import (
+    SANDBOX_LABEL,
+    default_region,
+    open_store,
+    poll_seconds,
+    print_event,
+    resume_session,
+    sandbox_requested,
+    session_options,
+    sessions,
+    show_session,
+    store_errors,
+    target_for,
+    watch,
+)
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for value in values:
+        key, eq, text = value.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"--param takes KEY=VALUE, got {value!r}")
+        params[key.strip()] = text
+    return params
+
+
+def installed_pack(spec: str, quiet: bool):
+    """(LoadedPack, sha256) of NAME[@VERSION|@CONSTRAINT], installing it first when needed."""
+    from registry_tools.client.constraints import ConstraintError, best_match, parse_constraint
+    from registry_tools.client.install import installed, installed_dir
+    from registry_tools.packs.errors import PackError
+    from registry_tools.packs.loader import load_pack_files
+    from registry_tools.packs.semver import Version
+
+    name, _, requested = spec.partition("@")
+    try:
+        constraint = parse_constraint(requested or "*")
+    except ConstraintError as exc:
+        raise UserError(str(exc)) from None
+    receipts = {r.version: r for r in installed() if r.name == name}
+    match = best_match([Version.parse(v) for v in receipts], constraint) if receipts else None
+    if match is None:
+        from registry_tools.cli.client_common import load_catalog
+        from registry_tools.client import pins
+        from registry_tools.client.install import InstallError, install
+
+        pin = pins.load().get(name)
+        if pin and requested and requested != pin.version:
+            raise UserError(f"{name} is pinned at {pin.version}; unpin it to deploy {requested}")
+        if not quiet:
+            click.echo(f"Installing {spec} ...")
+        catalog, loaded = load_catalog(None, False, False, False, quiet=quiet)
+        try:
+            receipt = install(catalog, loaded, name, pin.version if pin else (requested or None),
+                              expected_sha256=pin.sha256 if pin else None)
+        except InstallError as exc:
+            raise UserError(str(exc)) from None
+        if not quiet:
+            click.echo(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry}")
+    else:
+        receipt = receipts[str(match)]
+    try:
+        return load_pack_files(installed_dir(receipt.name, receipt.version)), receipt.sha256
+    except PackError as exc:
+        raise UserError(f"the installed pack {receipt.name} {receipt.version} is invalid:\n{exc}") from None
+
+
+@click.group("deploy", invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--domain", "spec", metavar="NAME[@VERSION]", help="The pack to deploy (installed first if needed).")
+@click.option("--size", help="One of the pack's sizes (default: its default size).")
+@click.option("--instance", "instance", metavar="TYPE", help="An instance type the pack's template allows.")
+@click.option("--region", help="An AWS region the pack supports (default: AWS_REGION if supported, else its first).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A template parameter (repeatable).")
+@click.option("--detach", is_flag=True, help="Create the stack and return without following it.")
+@click.option("--session", "resume_id", metavar="ID", help="Resume this session instead of deploying.")
+@click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds to follow the stack.")
+@click.option("--json", "as_json", is_flag=True, help="Print the resulting session as JSON (implies no live output).")
+@session_options
+@click.pass_context
+def deploy(ctx, spec, size, instance, region, params, detach, resume_id, timeout, as_json, state, sandbox) -> None:
+    """Deploy a pack as a session that survives quitting (q or Ctrl-C stops watching; resume later).
+
+    \b
+    Examples:
+      aws-research-wizard deploy --domain genomics --sandbox
+      aws-research-wizard deploy --domain genomics@^1.2 --size gpu --region us-west-2
+      aws-research-wizard deploy --session ses_genomics_20260628_1647
+      aws-research-wizard deploy sessions list
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    use_sandbox = sandbox_requested(sandbox)
+    if resume_id:
+        resume_session(open_store(state, use_sandbox), resume_id, as_json=as_json)
+        return
+    if not spec:
+        raise click.UsageError("give --domain NAME[@VERSION] to deploy, or --session ID to resume")
+    from registry_tools.deploy.aws import Clients, Stacks
+    from registry_tools.sessions import deploy as flow
+
+    loaded, sha256 = installed_pack(spec, as_json)
+    try:
+        chosen = flow.plan(loaded, size=size, instance=instance, region=region, default_region=default_region(),
+                           params=parse_params(params))
+    except flow.DeployError as exc:
+        raise UserError(str(exc)) from None
+    target = target_for(chosen.region, use_sandbox, start=True)
+    store = open_store(state, use_sandbox)
+    label = f"[{SANDBOX_LABEL}] " if target.is_sandbox else ""
+    pack = loaded.pack
+
+    def saved(session) -> None:
+        if not as_json:
+            click.echo(f"{label}Deploying {pack.ref} ({chosen.size.name}, {chosen.instance_type}) to {chosen.region} "
+                       f"as stack {session.stack_name}")
+            click.echo(f"Session saved. Resume with: --session {session.id}")
+
+    clients = Clients(target)
+    with store_errors():
+        try:
+            session = flow.deploy(store, loaded, sha256, chosen, target, clients=clients, detach=True,
+                                  watch=flow.Watch(saved=saved, event=print_event))
+        except flow.DeployError as exc:
+            raise UserError(str(exc)) from None
+        if session.status == "launching" and not detach:
+            if as_json:
+                session = flow.follow(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, flow.Watch(), timeout)
+            else:
+                session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, timeout)
+    if as_json:
+        emit_json(session.to_dict())
+    else:
+        _report(session, label)
+    if session.status == "failed":
+        raise SystemExit(1)
+
+
+def _report(session, label: str) -> None:
+    if session.status == "failed":
+        where = f" at {session.failing_resource}" if session.failing_resource else ""
+        click.secho(f"{label}Session {session.id} failed{where}: {session.failure_reason}", fg="red", err=True)
+        click.echo(f"Clean up with: aws-research-wizard sessions destroy {session.id}")
+        return
+    if session.status == "launching":
+        click.echo(f"{label}Session {session.id} is launching ({session.status_reason or 'stack being created'}). "
+                   f"Resume with: aws-research-wizard sessions resume {session.id}")
+        return
+    click.echo(f"{label}Session {session.id} is {session.status}.")
+    show_session(session, False)
+
+
+deploy.add_command(sessions)
+
+
+def main() -> None:
+    """The standalone ``aws-research-wizard-deploy`` program."""
+    from registry_tools.cli.main import CONTEXT
+
+    deploy.context_settings = CONTEXT
+    deploy(prog_name="aws-research-wizard-deploy")

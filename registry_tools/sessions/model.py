@@ -1,0 +1,280 @@
+"""Sessions: a deployed pack that outlives the terminal. Pure values and rules; no I/O.
+
+A ``Session`` is created ``launching`` before its stack exists, so a deploy that
+is interrupted can always be resumed. ``reconcile`` turns what CloudFormation and
+EC2 report (or that the stack is gone) into the session's status; ``archive`` and
+``cleanup_candidates`` say what may be archived or removed. The stores
+(``sessions.local``, ``sessions.s3``) persist sessions; the CLI wires them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from registry_tools.deploy.stack_status import FAILED as STACK_FAILED
+from registry_tools.deploy.stack_status import IN_PROGRESS, classify_create
+from registry_tools.sessions.registry_file import ACTIVE, COMPLETED, FAILED, FINISHED, LAUNCHING, RUNNING, STOPPED
+
+STATUSES = (LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED)
+ID_RE = re.compile(r"^ses_[a-z0-9_]+_\d{8}_\d{4}(?:_\d+)?$")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+MONITORING_HISTORY_MAX = 2000  # samples kept per session (the monitor appends)
+
+
+class SessionError(Exception):
+    """A session record is invalid, or an operation is not allowed in its state."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def session_id(domain: str, moment: datetime, attempt: int = 0) -> str:
+    """``ses_<domain>_<YYYYMMDD>_<HHMM>``; the *attempt*-th retry after a clash adds ``_<n>``."""
+    base = f"ses_{re.sub(r'[^a-z0-9]+', '_', domain.lower()).strip('_') or 'pack'}_{moment.astimezone(UTC):%Y%m%d_%H%M}"
+    return base if attempt == 0 else f"{base}_{attempt + 1}"
+
+
+def check_id(value: str) -> str:
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise SessionError(f"not a session id: {value!r} (they look like ses_genomics_20260628_1647)")
+    return value
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    domain: str
+    pack_version: str
+    pack_sha256: str
+    title: str
+    stack_name: str
+    region: str
+    account: str
+    size: str
+    instance_type: str
+    launch_time: str
+    last_accessed: str
+    status: str = LAUNCHING
+    sandbox: bool = False
+    archived: bool = False
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    instance_ids: tuple[str, ...] = ()
+    resources: tuple[Mapping[str, str], ...] = ()
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    failure_reason: str | None = None
+    failing_resource: str | None = None
+    status_reason: str | None = None
+    ended_at: str | None = None
+    monitoring: tuple[Mapping[str, Any], ...] = ()
+
+    # --- serialisation -----------------------------------------------------------------------
+
+    METADATA = ("id", "domain", "pack_version", "pack_sha256", "title", "stack_name", "region", "account",
+                "size", "instance_type", "launch_time", "sandbox")
+    DEPLOYMENT = ("parameters", "resources", "outputs")
+    STATE = ("status", "archived", "last_accessed", "instance_ids", "failure_reason", "failing_resource",
+             "status_reason", "ended_at")
+
+    def metadata(self) -> dict:
+        return {k: getattr(self, k) for k in self.METADATA}
+
+    def deployment(self) -> dict:
+        return {"parameters": dict(self.parameters), "resources": [dict(r) for r in self.resources],
+                "outputs": dict(self.outputs)}
+
+    def state(self) -> dict:
+        data = {k: getattr(self, k) for k in self.STATE}
+        data["instance_ids"] = list(self.instance_ids)
+        return data
+
+    def monitoring_state(self) -> dict:
+        return {"history": [dict(m) for m in self.monitoring]}
+
+    def to_dict(self) -> dict:
+        return {**self.metadata(), **self.state(), **self.deployment(), "monitoring": [dict(m) for m in self.monitoring]}
+
+    @classmethod
+    def from_parts(cls, metadata: Mapping, state: Mapping | None = None, deployment: Mapping | None = None,
+                   monitoring: Mapping | None = None) -> Session:
+        """A session from its stored parts; ``SessionError`` naming what is wrong."""
+        if not isinstance(metadata, Mapping):
+            raise SessionError("the session metadata is not a mapping")
+        state, deployment, monitoring = state or {}, deployment or {}, monitoring or {}
+        for part, name in ((state, "state"), (deployment, "deployment"), (monitoring, "monitoring")):
+            if not isinstance(part, Mapping):
+                raise SessionError(f"the session {name} is not a mapping")
+        missing = [k for k in cls.METADATA if k not in metadata and k != "sandbox"]
+        if missing:
+            raise SessionError(f"the session metadata lacks {', '.join(missing)}")
+        try:
+            session = cls(
+                **{k: str(metadata[k]) for k in cls.METADATA if k != "sandbox"},
+                sandbox=bool(metadata.get("sandbox", False)),
+                status=str(state.get("status", LAUNCHING)),
+                archived=bool(state.get("archived", False)),
+                last_accessed=str(state.get("last_accessed") or metadata["launch_time"]),
+                instance_ids=tuple(str(i) for i in state.get("instance_ids") or ()),
+                failure_reason=state.get("failure_reason"), failing_resource=state.get("failing_resource"),
+                status_reason=state.get("status_reason"), ended_at=state.get("ended_at"),
+                parameters={str(k): str(v) for k, v in (deployment.get("parameters") or {}).items()},
+                resources=tuple(dict(r) for r in deployment.get("resources") or ()),
+                outputs={str(k): str(v) for k, v in (deployment.get("outputs") or {}).items()},
+                monitoring=tuple(dict(m) for m in monitoring.get("history") or ()),
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise SessionError(f"the session record is malformed: {exc}") from None
+        check_id(session.id)
+        if session.status not in STATUSES:
+            raise SessionError(f"unknown session status {session.status!r} (expected one of {', '.join(STATUSES)})")
+        for stamp in (session.launch_time, session.last_accessed):
+            try:
+                parse_time(stamp)
+            except ValueError:
+                raise SessionError(f"not a time: {stamp!r} (expected like 2026-06-28T16:47:00Z)") from None
+        return session
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Session:
+        return cls.from_parts(data, data, data, {"history": data.get("monitoring") or ()})
+
+    # --- listing -------------------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        """One row of the session registry (``active_sessions.json``): what ``list`` shows."""
+        return {"id": self.id, "domain": self.domain, "title": self.title, "pack_version": self.pack_version,
+                "status": self.status, "archived": self.archived, "size": self.size,
+                "instance_type": self.instance_type, "region": self.region, "launch_time": self.launch_time,
+                "last_accessed": self.last_accessed, "sandbox": self.sandbox, "stack_name": self.stack_name,
+                "cost_so_far_usd": self.cost_so_far()}
+
+    def cost_so_far(self) -> float | None:
+        """Cost recorded by the monitor (its latest sample), or None before any."""
+        for sample in reversed(self.monitoring):
+            if isinstance(sample, Mapping) and isinstance(sample.get("cost_usd"), int | float):
+                return float(sample["cost_usd"])
+        return None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE and not self.archived
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What AWS says about a session's stack now. ``stack_status`` None: the stack does not exist."""
+
+    stack_status: str | None
+    stack_reason: str | None = None
+    failing_resource: str | None = None
+    failure_reason: str | None = None
+    instance_states: Mapping[str, str] = field(default_factory=dict)  # instance id -> EC2 state name
+    resources: tuple[Mapping[str, str], ...] | None = None
+    outputs: Mapping[str, str] | None = None
+
+
+def reconcile(session: Session, seen: Observation, now: datetime) -> Session:
+    """The session as *seen* now: a stack that finished, failed or vanished is recorded as such."""
+    status = seen.stack_status
+    changes: dict[str, Any] = {}
+    if seen.resources is not None:
+        changes["resources"] = tuple(seen.resources)
+        changes["instance_ids"] = tuple(r["physical_id"] for r in seen.resources
+                                        if r.get("type") == "AWS::EC2::Instance" and r.get("physical_id"))
+    if seen.outputs is not None:
+        changes["outputs"] = dict(seen.outputs)
+    if status is None or status == "DELETE_COMPLETE":
+        if session.status in FINISHED:
+            return replace(session, **changes)
+        if session.status == LAUNCHING:
+            return finish(replace(session, **changes), FAILED, now,
+                          reason=f"stack {session.stack_name} no longer exists (it was never created or was deleted)")
+        return finish(replace(session, **changes), COMPLETED, now,
+                      status_reason=f"stack {session.stack_name} was deleted outside aws-research-wizard")
+    if status == "DELETE_IN_PROGRESS" and session.status != LAUNCHING:
+        return replace(session, **changes, status_reason=f"stack {session.stack_name} is being deleted")
+    outcome = classify_create(status)
+    if outcome == IN_PROGRESS:
+        return replace(session, **changes, status=LAUNCHING, status_reason=f"stack {status}")
+    if outcome == STACK_FAILED:
+        if session.status == FAILED:
+            return replace(session, **changes)
+        return finish(replace(session, **changes), FAILED, now, reason=seen.failure_reason or seen.stack_reason or status,
+                      resource=seen.failing_resource, status_reason=f"stack {status}")
+    states = set(seen.instance_states.values())
+    if states and states <= {"stopped", "stopping"}:
+        return replace(session, **changes, status=STOPPED, status_reason="all instances stopped")
+    if states and states <= {"terminated", "shutting-down"}:
+        return finish(replace(session, **changes), COMPLETED, now, status_reason="all instances terminated")
+    return replace(session, **changes, status=RUNNING, status_reason=f"stack {status}")
+
+
+def finish(session: Session, status: str, now: datetime, *, reason: str | None = None, resource: str | None = None,
+           status_reason: str | None = None) -> Session:
+    """Mark *session* completed or failed (once: a finished session keeps its first ending)."""
+    if status not in FINISHED:
+        raise ValueError(status)
+    if session.status in FINISHED:
+        return session
+    return replace(session, status=status, ended_at=iso(now), failure_reason=reason if status == FAILED else None,
+                   failing_resource=resource if status == FAILED else None,
+                   status_reason=status_reason or session.status_reason)
+
+
+def touch(session: Session, now: datetime) -> Session:
+    return replace(session, last_accessed=iso(now))
+
+
+def archive(session: Session, force: bool = False) -> Session:
+    if session.archived:
+        return session
+    if session.status not in FINISHED and not force:
+        raise SessionError(f"session {session.id} is {session.status}; only completed or failed sessions are archived "
+                           f"(destroy it first, or use --force)")
+    return replace(session, archived=True)
+
+
+def add_samples(session: Session, samples: Iterable[Mapping[str, Any]]) -> Session:
+    history = (*session.monitoring, *samples)
+    return replace(session, monitoring=history[-MONITORING_HISTORY_MAX:])
+
+
+def parse_age(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``2w`` -> a duration (``SessionError`` otherwise)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text or "")
+    if not match:
+        raise SessionError(f"not an age: {text!r} (use e.g. 30d, 12h, 90m or 2w)")
+    number, unit = int(match.group(1)), match.group(2)
+    return timedelta(minutes=number) if unit == "m" else timedelta(hours=number) if unit == "h" else \
+        timedelta(days=number) if unit == "d" else timedelta(weeks=number)
+
+
+def cleanup_candidates(summaries: Iterable[Mapping], now: datetime, older_than: timedelta) -> list[str]:
+    """Ids of finished (completed or failed; archived or not) sessions last used more than
+    *older_than* ago. Active sessions are never removed: their stacks still cost money."""
+    chosen = []
+    for row in summaries:
+        if row.get("status") not in FINISHED:
+            continue
+        try:
+            last = parse_time(str(row.get("last_accessed")))
+        except ValueError:
+            continue
+        if now - last >= older_than:
+            chosen.append(str(row["id"]))
+    return chosen

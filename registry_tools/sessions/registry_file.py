@@ -1,0 +1,74 @@
+"""The local session registry, ``$ARW_HOME/sessions/active_sessions.json``, read with ``os`` and
+``json`` only: ``sessions list`` answers from it before click or the session model load.
+
+Each row carries the mtimes of its session's two files (``stamp``). The rows are
+current when the directory holds exactly their sessions with exactly those mtimes;
+otherwise ``current_rows`` returns None and ``LocalStore.summaries`` rebuilds the
+rows that disagree from the session files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+REGISTRY = "active_sessions.json"
+REGISTRY_VERSION = 1
+PREFIX, META, STATE = "session-", ".yaml", ".state"
+LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED = "launching", "running", "stopped", "completed", "failed"
+ACTIVE = (LAUNCHING, RUNNING, STOPPED)
+FINISHED = (COMPLETED, FAILED)
+
+
+def stamp(directory: str, session_id: str) -> list[int] | None:
+    base = os.path.join(directory, PREFIX + session_id)
+    try:
+        return [os.stat(base + META).st_mtime_ns, os.stat(base + STATE).st_mtime_ns]
+    except OSError:
+        return None
+
+
+def load(directory: str) -> dict | None:
+    """The registry's rows by id, or None when it is missing or not one."""
+    try:
+        with open(os.path.join(directory, REGISTRY), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != REGISTRY_VERSION or not isinstance(data.get("sessions"), dict):
+        return None
+    return data["sessions"]
+
+
+def dump(rows: dict) -> str:
+    return json.dumps({"version": REGISTRY_VERSION, "sessions": rows}, separators=(",", ":"))
+
+
+def ids_on_disk(directory: str) -> set[str]:
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return set()
+    return {n[len(PREFIX):-len(META)] for n in names if n.startswith(PREFIX) and n.endswith(META)}
+
+
+def current_ids(directory: str, rows: dict, on_disk: set[str]) -> set[str]:
+    """The ids whose rows still describe their files."""
+    return {i for i, row in rows.items() if i in on_disk and isinstance(row, dict) and row.get("stamp") == stamp(directory, i)}
+
+
+def current_rows(directory: str) -> list[dict] | None:
+    """Every row, newest first, when all of them are current; else None."""
+    rows = load(directory)
+    if rows is None:
+        return None
+    on_disk = ids_on_disk(directory)
+    if len(rows) != len(on_disk) or current_ids(directory, rows, on_disk) != on_disk:
+        return None
+    return ordered(rows)
+
+
+def ordered(rows: dict) -> list[dict]:
+    """Rows newest first, without their stamps."""
+    by_age = sorted(rows.values(), key=lambda r: (r.get("launch_time", ""), r.get("id", "")), reverse=True)
+    return [{k: v for k, v in row.items() if k != "stamp"} for row in by_age]
