@@ -216,3 +216,30 @@ def test_search_command(lab):
     assert hits[0]["name"] == "genomics" and hits[0]["registry"] == "lab"
     none = run("config", "search", "xyzzy qwerty")
     assert none.exit_code == 1 and "No packs match" in none.output
+
+
+def test_the_console_script_installs_without_click_and_prints_the_same(lab, monkeypatch, capsys):
+    """`config install` with plain arguments runs in entry.py without importing click; its
+    output and errors are those of the click command."""
+    import subprocess
+    import sys
+
+    from registry_tools.cli import fast_install
+
+    www, key, home = lab
+    assert fast_install.parse(["genomics@1.1.0", "--registry", "lab", "--json"]) == \
+        ("genomics@1.1.0", "lab", {"--json"})
+    for args in (["--help"], ["a", "b"], ["genomics", "--bogus"], ["genomics", "--registry"], []):
+        assert fast_install.parse(args) is None, args
+    code = ("import sys; from registry_tools.cli.entry import main; sys.argv = ['arw', 'config', 'install', *sys.argv[1:]];"
+            "main(); assert 'click' not in sys.modules, 'imported click'")
+    fast = subprocess.run([sys.executable, "-c", code, "genomics@1.0.0"], capture_output=True, text=True)
+    assert fast.returncode == 0, fast.stderr
+    full = run("config", "install", "genomics@1.0.0")
+    assert fast.stdout == full.output and fast.stdout.startswith("Installed genomics 1.0.0 from registry lab")
+    refused = subprocess.run([sys.executable, "-c", code, "nope"], capture_output=True, text=True)
+    clicked = run("config", "install", "nope")
+    assert refused.returncode == clicked.exit_code == 1
+    assert refused.stderr == clicked.output == "Error: no pack named 'nope' in the configured registries\n"
+    as_json = subprocess.run([sys.executable, "-c", code, "genomics@1.0.0", "--json"], capture_output=True, text=True)
+    assert json.loads(as_json.stdout)["version"] == "1.0.0" and as_json.stderr == ""

@@ -24,37 +24,15 @@ def index_options(fn):
 
 
 def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_expired: bool, quiet: bool = False):
-    """(catalog, loaded indexes) from the configured registries; notices go to stderr."""
-    from registry_tools.client import settings
-    from registry_tools.client.catalog import Catalog
-    from registry_tools.client.index_store import RegistryError, load_index
+    """(catalog, loaded indexes) from the configured registries; notices go to stderr unless *quiet*."""
+    from registry_tools.client.index_store import NOTICE_PREFIX, RegistryError, load_registries
+
+    def notify(level: str, text: str) -> None:
+        if not quiet or level == "failed":
+            click.secho(f"{NOTICE_PREFIX[level]}: {text}", err=True, fg="yellow")
 
     try:
-        config = settings.load()
-        registries = [config.registry(registry_name)] if registry_name else list(config.registries)
-    except settings.SettingsError as exc:
+        return load_registries(registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
+                               notify=notify)
+    except RegistryError as exc:
         raise UserError(str(exc)) from None
-    if not registries:
-        raise UserError("no registries configured; add one with: aws-research-wizard config registries add NAME LOCATION ...")
-    loaded, failures = [], []
-    for registry in registries:
-        try:
-            item = load_index(registry, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                              interval_hours=config.update_interval_hours)
-        except RegistryError as exc:
-            failures.append(str(exc))
-            continue
-        if item.notice and not quiet:
-            click.secho(f"note: {item.notice}", err=True, fg="yellow")
-        if item.trusted.expired and not quiet:
-            click.secho(f"warning: registry {registry.name}: the index expired "
-                        f"{item.trusted.age_description(item.fetched_at)} ago; used because of --allow-expired",
-                        err=True, fg="yellow")
-        loaded.append(item)
-    if not loaded:
-        raise UserError("\n".join(failures))
-    for failure in failures:
-        click.secho(f"warning: {failure}", err=True, fg="yellow")
-    catalog = Catalog.from_indexes(loaded)
-    catalog.failures.extend(failures)
-    return catalog, loaded

@@ -237,25 +237,18 @@ def info(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
 def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
     """Install a pack: NAME (highest stable), NAME@1.2.0, or a constraint such as NAME@^1.2, NAME@~1.2
     or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked."""
-    from registry_tools.client import pins
-    from registry_tools.client.install import InstallError, install, installed_dir
+    from registry_tools.cli.fast_install import Refused, install_spec
+    from registry_tools.client.index_store import NOTICE_PREFIX
 
-    name, _, requested = spec.partition("@")
-    pin = _pins(pins.load).get(name)
-    if pin and requested and requested != pin.version:
-        raise UserError(f"{name} is pinned at {pin.version}; unpin it to install {requested}")
-    catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
+    def notify(level: str, text: str) -> None:
+        if not as_json or level == "failed":
+            click.secho(f"{NOTICE_PREFIX[level]}: {text}", err=True, fg="yellow")
+
     try:
-        receipt = install(catalog, loaded, name, pin.version if pin else (requested or None),
-                          expected_sha256=pin.sha256 if pin else None)
-    except InstallError as exc:
+        click.echo(install_spec(spec, registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
+                                as_json=as_json, notify=notify))
+    except Refused as exc:
         raise UserError(str(exc)) from None
-    if as_json:
-        emit_json({**receipt.to_dict(), "path": str(installed_dir(receipt.name, receipt.version))})
-        return
-    click.echo(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry} "
-               f"(sha256 {receipt.sha256[:12]}..., signed by {receipt.signer})")
-    click.echo(f"  -> {installed_dir(receipt.name, receipt.version)}")
 
 
 @config.command("list")

@@ -74,6 +74,7 @@ def demo() -> None:
         step(root, "Sessions survive quitting: list them", "sessions", "list")
         rows = json.loads(step(root, "(the same as JSON, for scripts)", "sessions", "list", "--json", capture=True))
         session_id = rows[0]["id"]
+        click.echo(f"newest session: {session_id}")
         step(root, "Show the session", "sessions", "show", session_id)
         step(root, "Destroy it: delete the stack and complete the session", "sessions", "destroy", session_id)
         step(root, "Point the AWS CLI or boto3 at the sandbox", "sandbox", "env")

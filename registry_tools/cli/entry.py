@@ -1,7 +1,8 @@
 """Console-script entry points. Answer ``--help`` and ``--version`` for the root command
 without importing click (the slowest part of starting the CLI), ``config search``
-from its snapshot when that is current (``fast_search``) and ``sessions list`` from
-the session registry when it is current (``fast_sessions``); otherwise hand over to
+from its snapshot when that is current (``fast_search``), plain ``config install``
+(``fast_install``) and ``sessions list`` from the session registry when it is
+current (``fast_sessions``); otherwise hand over to
 the click application in ``main``. ``tests/test_cli.py``,
 ``tests/test_client_search_cache.py`` and ``tests/test_sessions_cli.py`` check both
 paths print the same.
@@ -90,6 +91,11 @@ def main() -> None:
 
         if fast_search.run(args[2:]):
             return
+    if args[:2] == ["config", "install"]:
+        from registry_tools.cli import fast_install
+
+        if fast_install.run(args[2:]):
+            return
     from registry_tools.cli.main import main as click_main
 
     click_main()
@@ -100,6 +106,11 @@ def config_main() -> None:
         from registry_tools.cli import fast_search
 
         if fast_search.run(sys.argv[2:]):
+            return
+    if sys.argv[1:2] == ["install"]:
+        from registry_tools.cli import fast_install
+
+        if fast_install.run(sys.argv[2:]):
             return
     from registry_tools.cli.main import config_main as click_config_main
 

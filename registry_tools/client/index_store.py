@@ -30,6 +30,8 @@ from registry_tools.fetch.dist import index_url
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
 from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
 
+NOTICE_PREFIX = {"note": "note", "expired": "warning", "failed": "warning"}  # how each kind of notice is shown
+
 
 class RegistryError(Exception):
     """No usable index for a registry (nothing cached and the fetch failed, or refused by trust)."""
@@ -160,3 +162,43 @@ def _check(registry: Registry, data: bytes, signature: bytes, highest: int | Non
 
 def archive_url(loaded: LoadedIndex, release: dict) -> str:
     return join_url(loaded.index_url(), release["download_url"])
+
+
+def load_registries(registry_name: str | None, *, refresh: bool = False, offline: bool = False,
+                    allow_expired: bool = False, notify=lambda level, text: None):
+    """(catalog, loaded indexes) from the configured registries (or only *registry_name*).
+    Notices go to ``notify(level, text)``: "note" (a cached index was used after a network
+    failure), "expired" (used because of *allow_expired*) and "failed" (a registry that
+    could not be loaded while another one was). ``RegistryError`` when none loads or
+    the configuration is unusable."""
+    from registry_tools.client import settings
+    from registry_tools.client.catalog import Catalog
+
+    try:
+        config = settings.load()
+        registries = [config.registry(registry_name)] if registry_name else list(config.registries)
+    except settings.SettingsError as exc:
+        raise RegistryError(str(exc)) from None
+    if not registries:
+        raise RegistryError("no registries configured; add one with: aws-research-wizard config registries add NAME LOCATION ...")
+    loaded, failures = [], []
+    for registry in registries:
+        try:
+            item = load_index(registry, refresh=refresh, offline=offline, allow_expired=allow_expired,
+                              interval_hours=config.update_interval_hours)
+        except RegistryError as exc:
+            failures.append(str(exc))
+            continue
+        if item.notice:
+            notify("note", item.notice)
+        if item.trusted.expired:
+            notify("expired", f"registry {registry.name}: the index expired "
+                              f"{item.trusted.age_description(item.fetched_at)} ago; used because of --allow-expired")
+        loaded.append(item)
+    if not loaded:
+        raise RegistryError("\n".join(failures))
+    for failure in failures:
+        notify("failed", failure)
+    catalog = Catalog.from_indexes(loaded)
+    catalog.failures.extend(failures)
+    return catalog, loaded

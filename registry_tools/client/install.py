@@ -205,14 +205,18 @@ def _check_pack(staging: Path, name: str, version: str) -> None:
     the JSON Schema is not run again here (``config validate NAME`` runs it, as does deploy)."""
     import yaml
 
-    from registry_tools.packs.loader import PACK_FILE, README_FILE, load_validated_pack
+    from registry_tools.packs.files import PACK_FILE, README_FILE
+    from registry_tools.packs.marked_yaml import SafeDateless
 
     try:
-        pack = load_validated_pack(staging)
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InstallError(f"{name} {version}: the archive does not hold a readable pack ({PACK_FILE}: {exc})") from None
-    if pack.name != name or str(pack.version) != version:
-        raise InstallError(f"{name} {version}: the archive holds {pack.name} {pack.version}")
-    missing = [f for f in (README_FILE, pack.deployment.template) if not (staging / f).is_file()]
+        data = yaml.load((staging / PACK_FILE).read_bytes(), Loader=SafeDateless)  # noqa: S506 - a safe loader
+        found = (data["name"], str(data["version"]))
+        template = data["deployment"]["template"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise InstallError(f"{name} {version}: the archive does not hold a readable pack "
+                           f"({PACK_FILE}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if found != (name, version):
+        raise InstallError(f"{name} {version}: the archive holds {found[0]} {found[1]}")
+    missing = [f for f in (README_FILE, str(template)) if not (staging / f).is_file()]
     if missing:
         raise InstallError(f"{name} {version}: the archive lacks {', '.join(missing)}")

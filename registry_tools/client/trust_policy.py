@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from registry_tools.signing.interface import SignatureError, SignerIdentity, Verifier
+from registry_tools.timefmt import parse_utc
 
 
 class TrustError(Exception):
@@ -34,7 +35,7 @@ class TrustedIndex:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return parse_utc(text)
 
 
 def describe_age(delta) -> str:

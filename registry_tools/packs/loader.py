@@ -17,12 +17,9 @@ from typing import Any
 from registry_tools.config import LIMITS, Limits
 from registry_tools.packs import schema
 from registry_tools.packs.errors import PackError, Problem
+from registry_tools.packs.files import PACK_FILE, README_FILE, TEMPLATE_FILE  # noqa: F401  (re-exported)
 from registry_tools.packs.marked_yaml import MarkedDocument, YamlError, parse
 from registry_tools.packs.model import COMMUNITY, OFFICIAL, Pack
-
-PACK_FILE = "domain.yaml"
-TEMPLATE_FILE = "cloudformation.json"
-README_FILE = "README.md"
 
 
 def display_path(path: Path) -> str:

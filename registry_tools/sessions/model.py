@@ -18,10 +18,10 @@ from typing import Any
 from registry_tools.deploy.stack_status import FAILED as STACK_FAILED
 from registry_tools.deploy.stack_status import IN_PROGRESS, classify_create
 from registry_tools.sessions.registry_file import ACTIVE, COMPLETED, FAILED, FINISHED, LAUNCHING, RUNNING, STOPPED
+from registry_tools.timefmt import format_utc, parse_utc
 
 STATUSES = (LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED)
 ID_RE = re.compile(r"^ses_[a-z0-9_]+_\d{8}_\d{4}(?:_\d+)?$")
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MONITORING_HISTORY_MAX = 2000  # samples kept per session (the monitor appends)
 
 
@@ -34,11 +34,11 @@ def now_utc() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    return format_utc(moment)
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    return parse_utc(text)
 
 
 def session_id(domain: str, moment: datetime, attempt: int = 0) -> str:

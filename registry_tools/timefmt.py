@@ -1,0 +1,24 @@
+"""UTC timestamps as the index, receipts and sessions write them: ``2026-06-28T16:47:00Z``.
+
+``parse_utc`` avoids ``datetime.strptime``, whose first call imports ``_strptime``
+(and locale, calendar): a few milliseconds on every command that reads a time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_UTC_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def parse_utc(text: str) -> datetime:
+    """*text* (exactly ``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC datetime; ``ValueError`` otherwise."""
+    if not isinstance(text, str) or not _UTC_RE.fullmatch(text):
+        raise ValueError(f"time data {text!r} does not match format {UTC_FORMAT!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(UTC_FORMAT)
