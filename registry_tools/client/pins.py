@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_tools.config import state_dir
+from registry_tools.yamlio import load_yaml
 
 PINS_FILE = "pins.yaml"
 
@@ -35,7 +36,7 @@ def load() -> dict[str, Pin]:
 
     path = pins_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
         return {str(name): Pin(str(name), str(p["version"]), str(p["sha256"])) for name, p in data.items()}
     except FileNotFoundError:
         return {}

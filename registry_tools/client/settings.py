@@ -15,6 +15,7 @@ from pathlib import Path
 
 from registry_tools.config import state_dir
 from registry_tools.signing.trust import TrustAnchor
+from registry_tools.yamlio import load_yaml
 
 CONFIG_FILE = "config.yaml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -106,7 +107,7 @@ def load() -> Settings:
     if not path.is_file():
         return Settings(registries=(Registry.from_dict(PUBLIC_REGISTRY),))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SettingsError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):

@@ -24,6 +24,7 @@ from registry_tools.sessions import registry_file
 from registry_tools.sessions.interface import MAX_ID_ATTEMPTS, CorruptSession, SessionNotFound, StoreError
 from registry_tools.sessions.model import Session, SessionError, check_id
 from registry_tools.sessions.registry_file import META, PREFIX, REGISTRY, STATE
+from registry_tools.yamlio import load_yaml
 
 LOCK_TIMEOUT_S = 30.0
 
@@ -80,7 +81,7 @@ class LocalStore:
         except UnicodeDecodeError:
             raise CorruptSession(f"{self._state(session_id)}: corrupt session state (not UTF-8 text)") from None
         try:
-            meta = yaml.safe_load(meta_text)
+            meta = load_yaml(meta_text)
         except yaml.YAMLError as exc:
             raise CorruptSession(f"{meta_path}: corrupt session file ({str(exc).splitlines()[0]})") from None
         try:

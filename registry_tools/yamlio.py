@@ -1,0 +1,11 @@
+"""YAML state files (config.yaml, pins.yaml, session metadata) read with libyaml's safe
+loader when PyYAML has it: several times faster than the pure-Python ``yaml.safe_load``
+on every command that reads its configuration. Same results, same errors (``yaml.YAMLError``)."""
+
+from __future__ import annotations
+
+
+def load_yaml(text: str):
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
