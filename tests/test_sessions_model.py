@@ -33,7 +33,8 @@ def test_ids_look_like_the_design_and_retries_make_them_unique():
     assert model.session_id("genomics", NOW) == "ses_genomics_20260628_1647"
     assert model.session_id("genomics", NOW, 1) == "ses_genomics_20260628_1647_2"
     assert model.session_id("Machine-Learning", NOW) == "ses_machine_learning_20260628_1647"
-    assert stack_name_for("ses_genomics_20260628_1647_2") == "arw-genomics-20260628-1647-2"
+    assert stack_name_for("ses_genomics_20260628_1647_2", "a1b2c3") == "arw-genomics-20260628-1647-2-a1b2c3"
+    assert stack_name_for("ses_genomics_20260628_1647") != stack_name_for("ses_genomics_20260628_1647")
     with pytest.raises(SessionError, match="not a session id"):
         model.check_id("../etc/passwd")
 

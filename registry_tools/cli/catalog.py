@@ -27,6 +27,8 @@ GROUPS = {
                "Deploy a pack as a session that survives quitting; manage sessions."),
     "demo": ("registry_tools.cli.demo_cmd", "demo",
              "Run the whole flow on the sandbox: build, trust, install, deploy, list, destroy."),
+    "monitor": ("registry_tools.cli.monitor_cmd", "monitor",
+                "Live status, health, CPU, memory and cost of sessions (q quits; resume any time)."),
     "sandbox": ("registry_tools.cli.sandbox_cmd", "sandbox",
                 "Run a local AWS emulator (moto) to try everything without an AWS account."),
     "sessions": ("registry_tools.cli.sessions_cmd", "sessions",

@@ -4,7 +4,8 @@
 2. build the registry signed with a locally generated Ed25519 key, verify it,
    publish it to a local mirror, trust it, search it and install genomics;
 3. start the sandbox (moto on 127.0.0.1), deploy genomics there as a session,
-   list sessions, show the session, destroy it, and stop the sandbox.
+   list sessions, show the session and one monitor snapshot, destroy it, and
+   stop the sandbox.
 Each step runs the real ``aws-research-wizard`` command and stops the demo at
 the first failure with its exit code. Needs a source checkout (the packs).
 """
@@ -76,6 +77,8 @@ def demo() -> None:
         session_id = rows[0]["id"]
         click.echo(f"newest session: {session_id}")
         step(root, "Show the session", "sessions", "show", session_id)
+        step(root, "One monitor snapshot: health, CPU, memory, cost so far (live without --once; q quits)",
+             "monitor", "--session", session_id, "--once")
         step(root, "Destroy it: delete the stack and complete the session", "sessions", "destroy", session_id)
         step(root, "Point the AWS CLI or boto3 at the sandbox", "sandbox", "env")
     finally:

@@ -126,3 +126,9 @@ def deploy_main() -> None:
     from registry_tools.cli.deploy_cmd import main as click_deploy_main
 
     click_deploy_main()
+
+
+def monitor_main() -> None:
+    from registry_tools.cli.monitor_cmd import main as click_monitor_main
+
+    click_monitor_main()

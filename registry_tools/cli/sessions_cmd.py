@@ -221,11 +221,25 @@ def print_event(event: dict) -> None:
 @sessions.command("resume")
 @click.argument("session_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the reconciled session as JSON (no watching).")
+@click.option("--no-monitor", is_flag=True, help="Do not open the live monitor afterwards.")
 @session_options
-def resume(session_id: str, as_json: bool, state: str | None, sandbox: bool) -> None:
+def resume(session_id: str, as_json: bool, no_monitor: bool, state: str | None, sandbox: bool) -> None:
     """Reconcile a session with AWS (a stack that finished, failed or vanished is recorded as
-    such), follow it if it is still launching, and show it."""
-    resume_session(open_store(state, sandbox_requested(sandbox)), session_id, as_json=as_json)
+    such), follow it if it is still launching, show it, and open the live monitor on a terminal."""
+    import sys
+
+    from registry_tools.sessions.model import ACTIVE
+
+    store = open_store(state, sandbox_requested(sandbox))
+    resume_session(store, session_id, as_json=as_json)
+    if as_json or no_monitor or not sys.stdout.isatty():
+        return
+    with store_errors():
+        session = store.get(session_id)
+    if session.status in ACTIVE:
+        from registry_tools.cli.monitor_cmd import live
+
+        live(store, session_id, 30.0, "estimate", None)
 
 
 @sessions.command("archive")

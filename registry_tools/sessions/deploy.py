@@ -95,8 +95,13 @@ def plan(loaded: LoadedPack, *, size: str | None = None, instance: str | None = 
     return Plan(chosen, parameters.get("InstanceType", instance or chosen.instance_type), region, parameters)
 
 
-def stack_name_for(session_id: str) -> str:
-    return "arw-" + session_id.removeprefix("ses_").replace("_", "-")
+def stack_name_for(session_id: str, token: str | None = None) -> str:
+    """``arw-<domain>-<date>-<time>-<random>``: session ids are unique per session store, but
+    stack names must be unique in the account and region, which machines with their own
+    stores share."""
+    import secrets
+
+    return f"arw-{session_id.removeprefix('ses_').replace('_', '-')}-{token or secrets.token_hex(3)}"[:128]
 
 
 def new_session(loaded: LoadedPack, sha256: str, chosen: Plan, account: str, sandbox: bool, now: datetime,

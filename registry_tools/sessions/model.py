@@ -22,7 +22,7 @@ from registry_tools.timefmt import format_utc, parse_utc
 
 STATUSES = (LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED)
 ID_RE = re.compile(r"^ses_[a-z0-9_]+_\d{8}_\d{4}(?:_\d+)?$")
-MONITORING_HISTORY_MAX = 2000  # samples kept per session (the monitor appends)
+MONITORING_HISTORY_MAX = 14 * 24 * 12  # samples kept per session: 14 days of 5-minute samples (the monitor appends)
 
 
 class SessionError(Exception):
