@@ -561,6 +561,66 @@ def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, 
     click.echo(f"Published to {report.target}: {len(report.uploaded)} uploaded, {len(report.skipped)} already there.")
 
 
+@registry.command("site")
+@click.option("--registry", "dist", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"),
+              show_default=True, help="A built registry (the --out of `registry build`, holding registry.json).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where to write the site (default: REGISTRY/site; replaced only when the build succeeds).")
+@click.option("--template", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="The site template: mkdocs.yml, overrides and hand-written pages (default: the repository's site/).")
+@click.option("--serve", is_flag=True, help="After building, serve the site on 127.0.0.1 until interrupted.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port for --serve.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def site_cmd(dist: Path, out: Path | None, template: Path | None, serve: bool, port: int, as_json: bool) -> None:
+    """Build the static catalog site from a built registry with `mkdocs build --strict`.
+
+    Pages: home with pack counts, a filterable catalog of every pack, and one
+    page per pack with every version, its sizes and costs, install and deploy
+    commands and its README. Download links are relative to REGISTRY, so serve
+    the site from inside the registry (the default --out) or next to it.
+    """
+    from registry_tools.site.generator import TEMPLATE_DIR, SiteError, build_site
+
+    try:
+        result = build_site(dist, out, template_dir=template or TEMPLATE_DIR)
+    except SiteError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write the site: {exc}") from None
+    if as_json:
+        emit_json({"out": str(result.out), "packs": result.packs, "pages": result.pages,
+                   "seconds": round(result.seconds, 2), "notes": result.notes})
+    else:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        click.echo(f"Built the site for {result.packs} packs ({result.pages} pages) in {result.out} "
+                   f"in {result.seconds:.1f} s.")
+    if serve:
+        _serve(result.out, port)
+
+
+def _serve(directory: Path, port: int) -> None:
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port),
+                                                 functools.partial(Quiet, directory=str(directory)))
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc} (try --port 0 for any free port)") from None
+    click.echo(f"Serving {directory} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def _register_signing_commands() -> None:
     from registry_tools.cli.signing_cmd import keygen_cmd, verify_cmd
 

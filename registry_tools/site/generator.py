@@ -1,0 +1,384 @@
+"""Generate the catalog site's mkdocs project from a built registry and build it with ``mkdocs build --strict``.
+
+Inputs: a dist directory as written by ``registry build`` (``registry.json``,
+``packs/<name>-<version>.tar.gz``) and the template directory ``site/``
+(``mkdocs.yml``, theme overrides, hand-written pages, the catalog's JS/CSS).
+The project is assembled in a temporary directory: the template is copied,
+then ``catalog.md``, one ``packs/<name>.md`` per pack (every version inlined)
+and a copy of ``registry.json`` (read by the catalog's filter) are added, and
+the home page gets the pack counts. The site is built next to ``out`` and
+moved into place only when the strict build succeeded.
+
+Pack text (titles, descriptions, maintainers, READMEs) can come from community
+packs and is untrusted: it is HTML-escaped and placed in raw HTML blocks, so
+neither Markdown nor HTML in it is interpreted. Only our own headings are
+Markdown (they feed the table of contents and the search sections).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "site"
+MARKER = ".arw-site"  # in a built site: lets the next build replace it, and nothing else
+COUNTS_MARKER = "<!-- arw:counts -->"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_CHECKSUM = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class SiteError(Exception):
+    """The site cannot be generated or built (bad input, or mkdocs refused it in strict mode)."""
+
+
+@dataclass
+class SiteResult:
+    out: Path
+    packs: int
+    pages: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PackView:
+    name: str
+    trust: str  # official | verified | community | experimental
+    entry: dict
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def load_registry(dist: Path) -> dict:
+    path = dist / "registry.json"
+    if not path.is_file():
+        raise SiteError(f"{path} not found; build the registry first with `aws-research-wizard registry build --out {dist}`")
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SiteError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(index, dict) or not isinstance(index.get("domains"), dict) \
+            or not isinstance(index.get("community_packs"), dict):
+        raise SiteError(f"{path} is not a registry index (no `domains` and `community_packs` maps)")
+    return index
+
+
+def pack_views(index: dict, notes: list[str]) -> list[PackView]:
+    views = []
+    for key, official in (("domains", True), ("community_packs", False)):
+        for name, entry in index[key].items():
+            problem = _entry_problem(name, entry)
+            if problem:
+                notes.append(f"skipped {key}.{name!s:.60}: {problem}")
+                continue
+            trust = "official" if official else str(entry.get("trust_level") or "community")
+            views.append(PackView(name, trust, entry))
+    views.sort(key=lambda v: (str(v.entry.get("name") or v.name).lower(), v.name))
+    return views
+
+
+def _entry_problem(name: object, entry: object) -> str | None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        return "the name is not a valid pack name"
+    if not isinstance(entry, dict) or not isinstance(entry.get("releases"), dict) or not entry["releases"]:
+        return "no releases"
+    if entry.get("latest_version") not in entry["releases"]:
+        return "latest_version is not among its releases"
+    for version, release in entry["releases"].items():
+        if not isinstance(version, str) or not _VERSION.match(version):
+            return f"version {version!r:.40} is not semver"
+        if not isinstance(release, dict) or not isinstance(release.get("sizes"), dict):
+            return f"release {version} has no sizes"
+    return None
+
+
+# --- pages -------------------------------------------------------------------------------------------------
+
+
+def money(value: object) -> str:
+    return f"${value:,.2f}" if isinstance(value, int | float) else "n/a"
+
+
+def cost_range(release: dict) -> str:
+    costs = [s.get("monthly_usd") for s in release.get("sizes", {}).values() if isinstance(s, dict)]
+    costs = [c for c in costs if isinstance(c, int | float)]
+    if not costs:
+        return "n/a"
+    low, high = min(costs), max(costs)
+    return money(low) if low == high else f"{money(low)} – {money(high)}"
+
+
+def _front_matter(title: str, description: str) -> str:
+    # JSON strings are valid YAML double-quoted scalars; the values are HTML-escaped because
+    # mkdocs puts them into <title> and <meta> without escaping.
+    return (f"---\ntitle: {json.dumps(esc(title))}\n"
+            f"description: {json.dumps(esc(description[:300]))}\n---\n\n")
+
+
+def _link(url: str, page_dir: Path, dist: Path) -> str:
+    """A release URL as seen from a page: absolute URLs as they are, relative ones resolved against the dist."""
+    if "://" in url:
+        return url if url.lower().startswith(("https://", "http://")) else "#"
+    return Path(os.path.relpath(dist / url, page_dir)).as_posix()
+
+
+def trust_reason(view: PackView, signing: str) -> str:
+    how = {"ed25519": "signed with the registry's Ed25519 key",
+           "sigstore": "signed by the registry's release workflow (sigstore keyless)",
+           }.get(signing, "not signed (this registry was built without a signing key)")
+    if view.trust == "official":
+        return f"Official pack, reviewed and released by the project maintainers; archives {how}."
+    return f"{view.trust.capitalize()} pack, contributed by its maintainers; archives {how}."
+
+
+def pack_page(view: PackView, index: dict, dist: Path, out: Path, notes: list[str]) -> str:
+    entry = view.entry
+    name = view.name
+    title = str(entry.get("name") or name)
+    description = str(entry.get("description") or "")
+    latest = entry["latest_version"]
+    release = entry["releases"][latest]
+    page_dir = out / "packs" / name
+    parts = [_front_matter(title, description)]
+    parts.append(f'<h1 id="{esc(name)}">{esc(title)}</h1>\n\n')
+    badges = f'<span class="arw-badge arw-trust-{esc(view.trust)}">{esc(view.trust)}</span>'
+    status = entry.get("status")
+    if status and status != "active":
+        badges += f' <span class="arw-badge arw-status">{esc(status)}</span>'
+    parts.append(f'<p class="arw-lead">{badges} <code>{esc(name)}</code> · latest version '
+                 f'<strong>{esc(latest)}</strong> · license {esc(entry.get("license") or "n/a")}</p>\n\n')
+    parts.append(f"<p>{esc(description)}</p>\n\n")
+
+    maintainers = []
+    for m in entry.get("maintainers") or [{"name": entry.get("maintainer", "")}]:
+        if not isinstance(m, dict):
+            continue
+        text = esc(m.get("name", ""))
+        if m.get("github") and re.match(r"^[A-Za-z0-9-]{1,39}$", str(m["github"])):
+            text += f' (<a href="https://github.com/{esc(m["github"])}" rel="nofollow noopener">@{esc(m["github"])}</a>)'
+        if m.get("email"):
+            text += f" &lt;{esc(m['email'])}&gt;"
+        maintainers.append(text)
+    rows = [
+        ("Trust", f"{esc(view.trust)}: {esc(trust_reason(view, str(index.get('signing', 'none'))))}"),
+        ("Maintainers", ", ".join(maintainers) or "n/a"),
+        ("Categories", " ".join(f'<span class="arw-chip">{esc(c)}</span>' for c in entry.get("categories") or [])
+         or "n/a"),
+        ("Keywords", esc(", ".join(map(str, entry.get("keywords") or []))) or "n/a"),
+        ("Regions", esc(", ".join(map(str, release.get("regions") or []))) or "n/a"),
+        ("Monthly cost", esc(cost_range(release))),
+    ]
+    parts.append('<div class="arw-facts">\n<table>\n<tbody>\n')
+    parts.extend(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
+    parts.append("</tbody>\n</table>\n</div>\n\n")
+
+    parts.append("## Install and deploy\n\n")
+    parts.append("```bash\n"
+                 f"aws-research-wizard config install {name}@{latest}\n"
+                 f"aws-research-wizard deploy --domain {name}@{latest}\n"
+                 "```\n\n")
+
+    parts.append("## Sizes and monthly cost\n\n")
+    parts.append(sizes_table(release))
+
+    parts.append("## Versions\n\n")
+    parts.append(versions_table(entry, page_dir, dist))
+
+    readme = None
+    if not str(release.get("download_url", "")).startswith(("http://", "https://")):
+        from registry_tools.site.readme import read_readme
+
+        readme = read_readme(dist / release["download_url"], f"{name}-{latest}", release.get("checksum"))
+        if readme is None:
+            notes.append(f"{name}@{latest}: no README found in its archive")
+    if readme:
+        from registry_tools.site.readme import render_readme
+
+        parts.append(f"## README ({latest})\n\n")
+        parts.append(f'<div class="arw-readme">\n{render_readme(readme).strip()}\n</div>\n')
+    return "".join(parts)
+
+
+def sizes_table(release: dict) -> str:
+    default = release.get("default_size")
+    lines = ['<div class="arw-sizes">\n<table>\n<thead><tr><th>Size</th><th>Instance type</th><th>vCPUs</th>'
+             "<th>Memory (GiB)</th><th>GPUs</th><th>Storage (GiB)</th><th>Monthly cost (USD)</th></tr></thead>\n<tbody>\n"]
+    for size_name, size in release["sizes"].items():
+        if not isinstance(size, dict):
+            continue
+        label = esc(size_name) + (" <em>(default)</em>" if size_name == default else "")
+        lines.append(f"<tr><td>{label}</td><td><code>{esc(size.get('instance_type', ''))}</code></td>"
+                     f"<td>{esc(size.get('vcpus', ''))}</td><td>{esc(size.get('memory_gib', ''))}</td>"
+                     f"<td>{esc(size.get('gpus', 0))}</td><td>{esc(size.get('storage_gib', ''))}</td>"
+                     f'<td class="arw-cost">{esc(money(size.get("monthly_usd")))}</td></tr>\n')
+    lines.append("</tbody>\n</table>\n</div>\n\n")
+    assumptions = release.get("cost_assumptions") or {}
+    lines.append(f"<p><small>On-demand prices of {esc(assumptions.get('price_date', 'n/a'))} in "
+                 f"{esc(assumptions.get('region', 'n/a'))}, {esc(assumptions.get('hours_per_month', 730))} hours a "
+                 "month, plus gp3 storage.</small></p>\n\n")
+    return "".join(lines)
+
+
+def versions_table(entry: dict, page_dir: Path, dist: Path) -> str:
+    from registry_tools.packs.semver import Version
+
+    def order(version: str):
+        try:
+            return (1, Version.parse(version)._key())
+        except Exception:  # noqa: BLE001 - an unparsable version sorts first, never breaks the page
+            return (0, ())
+
+    lines = ['<div class="arw-versions">\n<table>\n<thead><tr><th>Version</th><th>Date</th><th>Checksum</th>'
+             "<th>Download</th></tr></thead>\n<tbody>\n"]
+    for version in sorted(entry["releases"], key=order, reverse=True):
+        release = entry["releases"][version]
+        checksum = str(release.get("checksum", ""))
+        label = esc(version) + (" <em>(pre-release)</em>" if release.get("prerelease") else "")
+        links = []
+        if release.get("download_url"):
+            links.append(f'<a href="{esc(_link(str(release["download_url"]), page_dir, dist))}">archive</a>'
+                         f" ({release.get('size', 0) if isinstance(release.get('size'), int) else 0:,} bytes)")
+        if release.get("signature_url"):
+            links.append(f'<a href="{esc(_link(str(release["signature_url"]), page_dir, dist))}">signature</a>')
+        lines.append(f"<tr><td>{label}</td><td>{esc(str(release.get('created', ''))[:10])}</td>"
+                     f'<td class="arw-checksum">{esc(checksum) if _CHECKSUM.match(checksum) else "n/a"}</td>'
+                     f"<td>{' · '.join(links)}</td></tr>\n")
+    lines.append("</tbody>\n</table>\n</div>\n\n")
+    return "".join(lines)
+
+
+def catalog_page(count: int) -> str:
+    return ("---\ntitle: Catalog\n---\n\n# Catalog\n\n"
+            f"Every pack in the registry ({count}). Filter by text, category or trust level; "
+            "open a pack for its sizes, versions and install command.\n\n"
+            '<div id="arw-catalog" data-base="../">\n'
+            '<div class="arw-controls">\n'
+            '<input id="arw-filter" type="search" placeholder="Filter packs: name, description, keyword" '
+            'aria-label="Filter packs" autocomplete="off">\n'
+            '<select id="arw-category" aria-label="Category"><option value="">All categories</option></select>\n'
+            '<select id="arw-trust" aria-label="Trust level"><option value="">All trust levels</option></select>\n'
+            '<span id="arw-count"></span>\n'
+            "</div>\n"
+            '<p id="arw-status">Loading the catalog…</p>\n'
+            '<div class="arw-table">\n<table>\n'
+            "<thead><tr><th>Pack</th><th>Latest</th><th>Categories</th><th>Trust</th>"
+            "<th>Monthly cost</th></tr></thead>\n"
+            "<tbody></tbody>\n</table>\n</div>\n</div>\n\n"
+            '<noscript><p>The catalog table needs JavaScript; the search box finds every pack page.</p></noscript>\n')
+
+
+def counts_html(views: list[PackView]) -> str:
+    by_category: dict[str, int] = {}
+    by_trust: dict[str, int] = {}
+    for view in views:
+        by_trust[view.trust] = by_trust.get(view.trust, 0) + 1
+        for category in view.entry.get("categories") or []:
+            by_category[str(category)] = by_category.get(str(category), 0) + 1
+
+    def table(heading: str, counts: dict[str, int]) -> str:
+        rows = "".join(f"<tr><td>{esc(k)}</td><td>{v}</td></tr>\n" for k, v in sorted(counts.items()))
+        return (f'<div class="arw-counts">\n<table>\n<thead><tr><th>{heading}</th><th>Packs</th></tr></thead>\n'
+                f"<tbody>\n{rows}</tbody>\n</table>\n</div>\n")
+
+    return (f'<p id="arw-total">{len(views)} packs.</p>\n\n' + table("Trust level", by_trust) + "\n"
+            + table("Category", by_category))
+
+
+# --- project and build ---------------------------------------------------------------------------------------
+
+
+def generate_project(dist: Path, project: Path, out: Path, template_dir: Path = TEMPLATE_DIR) -> tuple[int, list[str]]:
+    """Write the mkdocs project for ``dist`` into ``project`` (which must not exist). Returns (packs, notes)."""
+    if not (template_dir / "mkdocs.yml").is_file():
+        raise SiteError(f"{template_dir} is not a site template (no mkdocs.yml)")
+    index = load_registry(dist)
+    notes: list[str] = []
+    views = pack_views(index, notes)
+    shutil.copytree(template_dir, project)
+    docs = project / "docs"
+    shutil.copyfile(dist / "registry.json", docs / "registry.json")
+    (docs / "catalog.md").write_text(catalog_page(len(views)), encoding="utf-8")
+    home = docs / "index.md"
+    text = home.read_text(encoding="utf-8")
+    home.write_text(text.replace(COUNTS_MARKER, counts_html(views)) if COUNTS_MARKER in text
+                    else text + "\n" + counts_html(views), encoding="utf-8")
+    (docs / "packs").mkdir()
+    readme_notes: list[str] = []
+    for view in views:
+        (docs / "packs" / f"{view.name}.md").write_text(pack_page(view, index, dist, out, readme_notes),
+                                                        encoding="utf-8")
+    if len(readme_notes) > 5:  # one line, not thousands, when the archives are elsewhere
+        readme_notes = [f"{len(readme_notes)} packs have no README in the registry's archives "
+                        f"(first: {readme_notes[0].split(':')[0]})"]
+    return len(views), notes + readme_notes
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_mkdocs(config_file: Path, site_dir: Path) -> None:
+    """``mkdocs build --strict`` in this process; warnings become a SiteError listing them."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    logger = logging.getLogger("mkdocs")
+    collect = _Collect()
+    saved = logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        config = load_config(config_file=str(config_file), strict=True, site_dir=str(site_dir))
+        build(config)
+    except MkDocsException as exc:
+        details = "\n".join(f"  {m}" for m in collect.messages[:20])
+        raise SiteError(f"mkdocs build --strict failed: {exc}" + (f"\n{details}" if details else "")) from None
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = saved
+
+
+def build_site(dist: Path, out: Path | None = None, *, template_dir: Path = TEMPLATE_DIR,
+               keep_project: Path | None = None) -> SiteResult:
+    """Generate and build the site for ``dist`` into ``out`` (default ``dist/site``), replacing it on success."""
+    started = time.monotonic()
+    dist = dist.resolve()
+    out = (out or dist / "site").resolve()
+    if out == dist or dist.is_relative_to(out) or out == Path(out.anchor):
+        raise SiteError(f"--out {out} would replace the registry itself; choose a directory such as {dist / 'site'}")
+    load_registry(dist)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        raise SiteError(f"--out {out} exists and is not a site built by this command; remove it or choose another")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".arw-site-", dir=out.parent) as scratch:
+        project = keep_project.resolve() if keep_project else Path(scratch) / "project"
+        if keep_project and project.exists():
+            shutil.rmtree(project)
+        packs, notes = generate_project(dist, project, out, template_dir)
+        built = Path(scratch) / "site"
+        run_mkdocs(project / "mkdocs.yml", built)
+        (built / MARKER).write_text("Built by `aws-research-wizard registry site`; replaced on every build.\n",
+                                    encoding="utf-8")
+        pages = sum(1 for _ in built.rglob("index.html"))
+        old = Path(scratch) / "old"
+        if out.exists():
+            out.rename(old)
+        built.rename(out)
+    return SiteResult(out=out, packs=packs, pages=pages, seconds=time.monotonic() - started, notes=notes)
