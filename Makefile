@@ -28,7 +28,7 @@ test: $(STAMP)
 # PYTHONDONTWRITEBYTECODE would recompile every module on every start, so compile first.
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q registry_tools
-	status=0; for b in bench/bench_cli.py bench/bench_validate.py bench/bench_build.py bench/bench_client.py bench/bench_sessions.py; do \
+	status=0; for b in bench/bench_cli.py bench/bench_validate.py bench/bench_build.py bench/bench_client.py bench/bench_sessions.py bench/bench_site.py; do \
 	  $(BIN)/python $$b || status=1; done; exit $$status
 
 lint: $(STAMP)

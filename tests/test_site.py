@@ -153,6 +153,13 @@ def served_site(site):
     server.stop()
 
 
+def screenshot(page, name: str) -> None:
+    """With ARW_SCREENSHOTS=1, keep what the browser shows as docs/images/NAME (the README shows them)."""
+    if os.environ.get("ARW_SCREENSHOTS") == "1":
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.screenshot(path=str(Path(__file__).resolve().parents[1] / "docs" / "images" / name))
+
+
 def test_catalog_filters_and_pack_pages_in_chromium(served_site, page):
     base, index = served_site
     packs = all_packs(index)
@@ -183,9 +190,11 @@ def test_catalog_filters_and_pack_pages_in_chromium(served_site, page):
     page.select_option("#arw-trust", "official")
     assert page.locator(visible).evaluate_all("rows => rows.map(r => r.dataset.pack)") == ["genomics"]
     page.select_option("#arw-trust", "")
+    screenshot(page, "catalog.png")
 
     page.click("#arw-catalog a[href$='packs/genomics/']")
     page.wait_for_url("**/packs/genomics/")
+    screenshot(page, "pack-page.png")
     latest = packs["genomics"]["latest_version"]
     assert page.get_by_text(f"aws-research-wizard config install genomics@{latest}").count() >= 1
     assert page.locator(".arw-sizes tbody tr").count() == len(packs["genomics"]["releases"][latest]["sizes"])

@@ -142,7 +142,8 @@ def trust_reason(view: PackView, signing: str) -> str:
     return f"{view.trust.capitalize()} pack, contributed by its maintainers; archives {how}."
 
 
-def pack_page(view: PackView, index: dict, dist: Path, out: Path, notes: list[str]) -> str:
+def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[str]) -> dict[str, str]:
+    """The HTML of one pack page's parts, keyed by the stamp placeholders of ``STAMP_PAGE`` (all escaped)."""
     entry = view.entry
     name = view.name
     title = str(entry.get("name") or name)
@@ -150,15 +151,14 @@ def pack_page(view: PackView, index: dict, dist: Path, out: Path, notes: list[st
     latest = entry["latest_version"]
     release = entry["releases"][latest]
     page_dir = out / "packs" / name
-    parts = [_front_matter(title, description)]
-    parts.append(f'<h1 id="{esc(name)}">{esc(title)}</h1>\n\n')
+    parts = []
     badges = f'<span class="arw-badge arw-trust-{esc(view.trust)}">{esc(view.trust)}</span>'
     status = entry.get("status")
     if status and status != "active":
         badges += f' <span class="arw-badge arw-status">{esc(status)}</span>'
     parts.append(f'<p class="arw-lead">{badges} <code>{esc(name)}</code> · latest version '
-                 f'<strong>{esc(latest)}</strong> · license {esc(entry.get("license") or "n/a")}</p>\n\n')
-    parts.append(f"<p>{esc(description)}</p>\n\n")
+                 f'<strong>{esc(latest)}</strong> · license {esc(entry.get("license") or "n/a")}</p>\n')
+    parts.append(f"<p>{esc(description)}</p>\n")
 
     maintainers = []
     for m in entry.get("maintainers") or [{"name": entry.get("maintainer", "")}]:
@@ -181,19 +181,7 @@ def pack_page(view: PackView, index: dict, dist: Path, out: Path, notes: list[st
     ]
     parts.append('<div class="arw-facts">\n<table>\n<tbody>\n')
     parts.extend(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
-    parts.append("</tbody>\n</table>\n</div>\n\n")
-
-    parts.append("## Install and deploy\n\n")
-    parts.append("```bash\n"
-                 f"aws-research-wizard config install {name}@{latest}\n"
-                 f"aws-research-wizard deploy --domain {name}@{latest}\n"
-                 "```\n\n")
-
-    parts.append("## Sizes and monthly cost\n\n")
-    parts.append(sizes_table(release))
-
-    parts.append("## Versions\n\n")
-    parts.append(versions_table(entry, page_dir, dist))
+    parts.append("</tbody>\n</table>\n</div>\n")
 
     readme = None
     if not str(release.get("download_url", "")).startswith(("http://", "https://")):
@@ -202,12 +190,21 @@ def pack_page(view: PackView, index: dict, dist: Path, out: Path, notes: list[st
         readme = read_readme(dist / release["download_url"], f"{name}-{latest}", release.get("checksum"))
         if readme is None:
             notes.append(f"{name}@{latest}: no README found in its archive")
+    values = {
+        "ARWSTAMPID": esc(name),
+        "ARWSTAMPTITLE": esc(title),
+        "ARWSTAMPDESCRIPTION": esc(description[:300]),
+        "ARWSTAMPNAME": name,  # a valid pack name: [a-z][a-z0-9_]*
+        "ARWSTAMPLATEST": esc(latest),  # semver
+        "ARWSTAMPHEAD": "".join(parts),
+        "ARWSTAMPSIZES": sizes_table(release),
+        "ARWSTAMPVERSIONS": versions_table(entry, page_dir, dist),
+    }
     if readme:
         from registry_tools.site.readme import render_readme
 
-        parts.append(f"## README ({latest})\n\n")
-        parts.append(f'<div class="arw-readme">\n{render_readme(readme).strip()}\n</div>\n')
-    return "".join(parts)
+        values["ARWSTAMPREADME"] = f'<div class="arw-readme">\n{render_readme(readme).strip()}\n</div>\n'
+    return values
 
 
 def sizes_table(release: dict) -> str:
@@ -278,6 +275,21 @@ def catalog_page(count: int) -> str:
             '<noscript><p>The catalog table needs JavaScript; the search box finds every pack page.</p></noscript>\n')
 
 
+def catalog_rows(views: list[PackView]) -> list[dict]:
+    rows = []
+    for view in views:
+        entry = view.entry
+        release = entry["releases"][entry["latest_version"]]
+        costs = [s.get("monthly_usd") for s in release["sizes"].values() if isinstance(s, dict)]
+        costs = [c for c in costs if isinstance(c, int | float)]
+        rows.append({"id": view.name, "title": str(entry.get("name") or view.name),
+                     "description": str(entry.get("description") or ""), "version": str(entry["latest_version"]),
+                     "categories": [str(c) for c in entry.get("categories") or []],
+                     "keywords": [str(k) for k in entry.get("keywords") or []], "trust": view.trust,
+                     "low": min(costs) if costs else None, "high": max(costs) if costs else None})
+    return rows
+
+
 def counts_html(views: list[PackView]) -> str:
     by_category: dict[str, int] = {}
     by_trust: dict[str, int] = {}
@@ -298,8 +310,55 @@ def counts_html(views: list[PackView]) -> str:
 # --- project and build ---------------------------------------------------------------------------------------
 
 
-def generate_project(dist: Path, project: Path, out: Path, template_dir: Path = TEMPLATE_DIR) -> tuple[int, list[str]]:
-    """Write the mkdocs project for ``dist`` into ``project`` (which must not exist). Returns (packs, notes)."""
+# Pack pages are stamped, not built one by one: mkdocs renders two stamp pages (with and without a README) whose
+# text is made of placeholders, and every pack page is that HTML with the placeholders replaced by the pack's
+# escaped HTML (all pack pages live at the same depth, so every relative URL in the theme is the same). The
+# search index gets the stamp pages' entries, filled in the same way. This keeps the build linear and cheap
+# (Python-Markdown, the theme and the search plugin would otherwise run once per pack: ~20 ms each).
+STAMPS = {"plain": "arw-stamp-plain", "readme": "arw-stamp-readme"}  # not valid pack names: never a real page
+STAMP_PAGE = """---
+title: ARWSTAMPTITLE
+description: ARWSTAMPDESCRIPTION
+---
+
+<h1 id="ARWSTAMPID">ARWSTAMPTITLE</h1>
+
+ARWSTAMPHEAD
+
+## Install and deploy
+
+```bash
+aws-research-wizard config install ARWSTAMPNAME@ARWSTAMPLATEST
+aws-research-wizard deploy --domain ARWSTAMPNAME@ARWSTAMPLATEST
+```
+
+## Sizes and monthly cost
+
+ARWSTAMPSIZES
+
+## Versions
+
+ARWSTAMPVERSIONS
+"""
+STAMP_README = """
+## README (ARWSTAMPLATEST) { #readme }
+
+ARWSTAMPREADME
+"""
+_PLACEHOLDER = re.compile(r"<p>(ARWSTAMP(?:HEAD|SIZES|VERSIONS|README))</p>|(ARWSTAMP[A-Z]+)")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def stamp(template: str, values: dict[str, str]) -> str:
+    """``template`` with every placeholder replaced in one pass (inserted text is never scanned again)."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1) or m.group(2)], template)
+
+
+def generate_project(dist: Path, project: Path, out: Path, template_dir: Path = TEMPLATE_DIR
+                     ) -> tuple[int, list[str], list[tuple[str, str, dict[str, str]]]]:
+    """Write the mkdocs project for ``dist`` into ``project`` (which must not exist).
+
+    Returns (packs, notes, pages): pages are (pack name, stamp kind, placeholder values) for ``stamp_pages``."""
     if not (template_dir / "mkdocs.yml").is_file():
         raise SiteError(f"{template_dir} is not a site template (no mkdocs.yml)")
     index = load_registry(dist)
@@ -308,20 +367,58 @@ def generate_project(dist: Path, project: Path, out: Path, template_dir: Path = 
     shutil.copytree(template_dir, project)
     docs = project / "docs"
     shutil.copyfile(dist / "registry.json", docs / "registry.json")
+    # What the catalog table needs, precomputed: a fraction of registry.json to fetch and parse in the browser.
+    (docs / "catalog.json").write_text(json.dumps(catalog_rows(views), separators=(",", ":")), encoding="utf-8")
     (docs / "catalog.md").write_text(catalog_page(len(views)), encoding="utf-8")
     home = docs / "index.md"
     text = home.read_text(encoding="utf-8")
     home.write_text(text.replace(COUNTS_MARKER, counts_html(views)) if COUNTS_MARKER in text
                     else text + "\n" + counts_html(views), encoding="utf-8")
     (docs / "packs").mkdir()
+    (docs / "packs" / f"{STAMPS['plain']}.md").write_text(STAMP_PAGE, encoding="utf-8")
+    (docs / "packs" / f"{STAMPS['readme']}.md").write_text(STAMP_PAGE + STAMP_README, encoding="utf-8")
     readme_notes: list[str] = []
+    pages = []
     for view in views:
-        (docs / "packs" / f"{view.name}.md").write_text(pack_page(view, index, dist, out, readme_notes),
-                                                        encoding="utf-8")
+        values = pack_values(view, index, dist, out, readme_notes)
+        pages.append((view.name, "readme" if "ARWSTAMPREADME" in values else "plain", values))
     if len(readme_notes) > 5:  # one line, not thousands, when the archives are elsewhere
         readme_notes = [f"{len(readme_notes)} packs have no README in the registry's archives "
                         f"(first: {readme_notes[0].split(':')[0]})"]
-    return len(views), notes + readme_notes
+    return len(views), notes + readme_notes, pages
+
+
+def stamp_pages(site: Path, pages: list[tuple[str, str, dict[str, str]]]) -> None:
+    """Write every pack page of the built ``site`` from the stamp pages, and their search entries; remove the
+    stamp pages."""
+    templates = {kind: (site / "packs" / slug / "index.html").read_text(encoding="utf-8")
+                 for kind, slug in STAMPS.items()}
+    search_path = site / "search" / "search_index.json"
+    search = json.loads(search_path.read_text(encoding="utf-8")) if search_path.is_file() else None
+    entries: dict[str, list[dict]] = {kind: [] for kind in STAMPS}
+    if search is not None:
+        docs = []
+        for doc in search["docs"]:
+            kind = next((k for k, slug in STAMPS.items() if doc["location"].startswith(f"packs/{slug}/")), None)
+            if kind:
+                entries[kind].append({**doc, "location": doc["location"][len(f"packs/{STAMPS[kind]}/"):]})
+            else:
+                docs.append(doc)
+        search["docs"] = docs
+    for name, kind, values in pages:
+        page_dir = site / "packs" / name
+        page_dir.mkdir(exist_ok=True)
+        (page_dir / "index.html").write_text(stamp(templates[kind], values), encoding="utf-8")
+        if search is not None:
+            text = {k: v if k in ("ARWSTAMPNAME", "ARWSTAMPLATEST") else " ".join(_TAG.sub(" ", v).split())
+                    for k, v in values.items()}
+            for doc in entries[kind]:
+                search["docs"].append({**doc, "location": f"packs/{name}/{doc['location']}",
+                                       "title": stamp(doc["title"], text), "text": stamp(doc["text"], text)})
+    for slug in STAMPS.values():
+        shutil.rmtree(site / "packs" / slug)
+    if search is not None:
+        search_path.write_text(json.dumps(search, separators=(",", ":")), encoding="utf-8")
 
 
 class _Collect(logging.Handler):
@@ -371,9 +468,10 @@ def build_site(dist: Path, out: Path | None = None, *, template_dir: Path = TEMP
         project = keep_project.resolve() if keep_project else Path(scratch) / "project"
         if keep_project and project.exists():
             shutil.rmtree(project)
-        packs, notes = generate_project(dist, project, out, template_dir)
+        packs, notes, stamped = generate_project(dist, project, out, template_dir)
         built = Path(scratch) / "site"
         run_mkdocs(project / "mkdocs.yml", built)
+        stamp_pages(built, stamped)
         (built / MARKER).write_text("Built by `aws-research-wizard registry site`; replaced on every build.\n",
                                     encoding="utf-8")
         pages = sum(1 for _ in built.rglob("index.html"))

@@ -1,4 +1,4 @@
-/* Catalog filter: reads registry.json, builds one table row per pack, and
+/* Catalog filter: reads catalog.json (made from registry.json), builds one table row per pack, and
  * filters rows by text, category and trust level. Plain DOM, no framework;
  * rows are built once and filtering only toggles `hidden`, so thousands of
  * packs stay fast. All pack text goes through textContent (never innerHTML). */
@@ -85,11 +85,13 @@
     var count = root.querySelector("#arw-count");
     var status = root.querySelector("#arw-status");
 
-    fetch(base + "registry.json").then(function (r) {
+    // catalog.json: the rows the generator precomputed from registry.json (packs() below reads a raw index,
+    // for a site built without it).
+    fetch(base + "catalog.json").then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
-    }).then(function (index) {
-      var list = packs(index);
+    }).then(function (data) {
+      var list = Array.isArray(data) ? data : packs(data);
       var rows = [], hay = [], cats = {}, trusts = {};
       var frag = document.createDocumentFragment();
       list.forEach(function (p) {
@@ -128,7 +130,7 @@
       root.dataset.ready = "true";
       status.hidden = true;
     }).catch(function (err) {
-      status.textContent = "Could not load registry.json (" + err.message + ").";
+      status.textContent = "Could not load catalog.json (" + err.message + ").";
     });
   }
 

@@ -1,0 +1,166 @@
+"""Benchmark: `registry site` for 2,500 packs, whole process, and the catalog page in headless Chromium.
+
+Setup: `registry build` of this repository's packs, signed with a fresh
+Ed25519 key; `synth_registry` turns that index into signed registries of
+--packs packs (default 2,500) and of a tenth of that (the baseline: the build
+time should grow about linearly), both pointing at the real archives.
+
+- build: `aws-research-wizard registry site --registry DIST` timed as a whole
+  process, RUNS times; target (issue 8): median <= 15 s for 2,500 packs.
+- catalog: the built site served on 127.0.0.1; headless Chromium (Debian's,
+  driven by Playwright) navigates to catalog/ and the time until the filter
+  input is usable with every row loaded (`#arw-catalog[data-ready=true]`, the
+  row count checked) is measured, RUNS times; target: median <= 1 s. Baseline
+  in the same run: the same page with catalog.js blocked (page load only).
+Writes bench/results/site.json; exits 1 when a target is missed.
+Usage: python bench/bench_site.py [--packs N] [--runs N] [--no-browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from bench_client import EXE, arw, run, serve  # noqa: E402
+from synth_registry import synthesize  # noqa: E402
+
+from registry_tools.signing.keys import KeySigner  # noqa: E402
+
+BUILD_TARGET_S = 15.0
+INTERACTIVE_TARGET_MS = 1000.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def synthesize_site_registry(real: Path, out: Path, count: int, key: Path) -> None:
+    """synth_registry's packs, renamed to valid pack names (``<pack>_<word>_<n>``: pack names have no dashes) and
+    signed again; registry.yaml is not needed here."""
+    index = synthesize(real, out, count, key)
+    for section in ("domains", "community_packs"):
+        index[section] = {name.replace("-", "_"): entry for name, entry in index[section].items()}
+    (out / "registry.json").write_bytes(json.dumps(index, sort_keys=True, separators=(",", ":")).encode())
+    KeySigner(key).sign_file(out / "registry.json")
+    (out / "registry.yaml").unlink(missing_ok=True)
+
+
+def time_build(dist: Path, env: dict, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        times.append(run(arw("registry", "site", "--registry", str(dist)), env) / 1000)
+    if not (dist / "site" / "catalog" / "index.html").is_file():
+        sys.exit(f"registry site wrote no catalog page into {dist / 'site'}")
+    return times
+
+
+def time_catalog(url: str, packs: int, runs: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    ready, plain = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for n in range(runs + 1):  # the first run warms the server and the disk cache; not counted
+                context = browser.new_context()
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(url, wait_until="commit")
+                page.wait_for_selector("#arw-catalog[data-ready=true]", timeout=30_000)
+                page.wait_for_function(
+                    "n => document.querySelectorAll('#arw-catalog tbody tr').length === n"
+                    " && !document.querySelector('#arw-filter').disabled", arg=packs, timeout=30_000)
+                elapsed = (time.perf_counter() - start) * 1000
+                page.fill("#arw-filter", "genomics")  # usable: typing filters at once
+                shown = page.locator("#arw-catalog tbody tr:not([hidden])").count()
+                if not 0 < shown < packs:
+                    sys.exit(f"the filter did not narrow the rows ({shown} of {packs} shown)")
+                context.close()
+
+                context = browser.new_context()
+                context.route("**/catalog.js", lambda route: route.abort())
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(url, wait_until="load")
+                page.wait_for_selector("#arw-filter", state="visible")
+                baseline = (time.perf_counter() - start) * 1000
+                context.close()
+                if n:
+                    ready.append(elapsed)
+                    plain.append(baseline)
+        finally:
+            browser.close()
+    return {"median_ms": round(statistics.median(ready), 1), "runs_ms": [round(t, 1) for t in ready],
+            "without_script_median_ms": round(statistics.median(plain), 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packs", type=int, default=2_500)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-browser", action="store_true", help="time the build only")
+    options = parser.parse_args()
+    small_count = max(options.packs // 10, 1)
+    with tempfile.TemporaryDirectory(prefix="arw-bench-site-") as tmp:
+        base = Path(tmp)
+        env = {**os.environ, "ARW_HOME": str(base / "home")}
+        key = base / "keys" / "registry.pem"
+        run(arw("registry", "keygen", str(key)), env)
+        real = base / "real"
+        run(arw("registry", "build", "--out", str(real), "--sign-key", str(key)), env)
+        big, small = base / "www" / "big", base / "www" / "small"
+        synthesize_site_registry(real, big, options.packs, key)
+        synthesize_site_registry(real, small, small_count, key)
+        big_times = time_build(big, env, options.runs)
+        small_times = time_build(small, env, options.runs)
+        pages = sum(1 for _ in (big / "site").rglob("index.html"))
+        result = {"benchmark": "registry site build and catalog page", "packs": options.packs, "runs": options.runs,
+                  "exe": EXE, "index_bytes": (big / "registry.json").stat().st_size, "pages": pages,
+                  "build": {"median_s": round(statistics.median(big_times), 2),
+                            "runs_s": [round(t, 2) for t in big_times],
+                            "baseline_packs": small_count,
+                            "baseline_median_s": round(statistics.median(small_times), 2)}}
+        build = result["build"]
+        # Per-pack cost of the big build relative to the small one (1.0 = exactly linear beyond the fixed cost).
+        build["per_pack_ms"] = round((build["median_s"] - build["baseline_median_s"])
+                                     / (options.packs - small_count) * 1000, 2) if options.packs > small_count else None
+        if not options.no_browser:
+            if not Path(CHROMIUM).is_file():
+                sys.exit(f"Chromium not found at {CHROMIUM} (use --no-browser to time the build only)")
+            server, url = serve(base / "www")
+            try:
+                result["catalog"] = time_catalog(url + "big/site/catalog/", options.packs, options.runs)
+            finally:
+                server.shutdown()
+    met = build["median_s"] <= BUILD_TARGET_S
+    if "catalog" in result:
+        met = met and result["catalog"]["median_ms"] <= INTERACTIVE_TARGET_MS
+    result["met"] = met
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "site.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"registry site, {options.packs:,} packs ({pages:,} pages)  median {build['median_s']:6.2f} s  "
+          f"(target <= {BUILD_TARGET_S:.0f} s; runs {build['runs_s']})")
+    print(f"registry site, {small_count:,} packs (baseline)       median {build['baseline_median_s']:6.2f} s  "
+          f"-> {build['per_pack_ms']} ms per extra pack")
+    if "catalog" in result:
+        catalog = result["catalog"]
+        print(f"catalog interactive, {options.packs:,} rows      median {catalog['median_ms']:7.1f} ms  "
+              f"(target <= {INTERACTIVE_TARGET_MS:.0f} ms; runs {catalog['runs_ms']})")
+        print(f"catalog page without catalog.js      median {catalog['without_script_median_ms']:7.1f} ms")
+    print("targets met" if met else "TARGET MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
