@@ -259,6 +259,8 @@ def catalog_page(count: int) -> str:
     return ("---\ntitle: Catalog\n---\n\n# Catalog\n\n"
             f"Every pack in the registry ({count}). Filter by text, category or trust level; "
             "open a pack for its sizes, versions and install command.\n\n"
+            # fetched while the theme loads, not after it: the catalog script reads it from the cache
+            '<link rel="preload" href="../catalog.json" as="fetch" crossorigin="anonymous">\n'
             '<div id="arw-catalog" data-base="../">\n'
             '<div class="arw-controls">\n'
             '<input id="arw-filter" type="search" placeholder="Filter packs: name, description, keyword" '

@@ -1,12 +1,16 @@
-/* Catalog filter: reads catalog.json (made from registry.json), builds one table row per pack, and
- * filters rows by text, category and trust level. Plain DOM, no framework;
- * rows are built once and filtering only toggles `hidden`, so thousands of
- * packs stay fast. All pack text goes through textContent (never innerHTML). */
+/* Catalog filter: reads catalog.json (made from registry.json) and filters every pack by text,
+ * category and trust level in memory. Only the first PAGE matching rows are in the table (a
+ * "Show more" button and scrolling near the end add more): laying out thousands of table rows at
+ * once takes seconds, filtering them in memory takes milliseconds. A row is built once, when
+ * first shown. Plain DOM, no framework; all pack text goes through textContent (never innerHTML). */
 (function () {
   "use strict";
 
+  // One formatter for every row: toLocaleString builds a new one per call (slow with thousands of rows).
+  var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
   function money(n) {
-    return "$" + Math.round(n).toLocaleString("en-US");
+    return "$" + dollars.format(Math.round(n));
   }
 
   function trustOf(entry, official) {
@@ -39,6 +43,8 @@
     out.sort(function (a, b) { return a.title.localeCompare(b.title); });
     return out;
   }
+
+  var PAGE = 200;  // rows added to the table at a time
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -92,40 +98,66 @@
       return r.json();
     }).then(function (data) {
       var list = Array.isArray(data) ? data : packs(data);
-      var rows = [], hay = [], cats = {}, trusts = {};
-      var frag = document.createDocumentFragment();
+      var built = [], hay = [], cats = {}, trusts = {}, limit = PAGE, matching = [];
       list.forEach(function (p) {
-        var tr = row(p, base);
-        rows.push(tr);
         hay.push([p.id, p.title, p.description, p.categories.join(" "), p.keywords.join(" "), p.trust]
           .join(" ").toLowerCase());
         p.categories.forEach(function (c) { cats[c] = (cats[c] || 0) + 1; });
         trusts[p.trust] = (trusts[p.trust] || 0) + 1;
-        frag.appendChild(tr);
       });
       Object.keys(cats).sort().forEach(function (c) { option(category, c, c + " (" + cats[c] + ")"); });
       Object.keys(trusts).sort().forEach(function (t) { option(trust, t, t + " (" + trusts[t] + ")"); });
-      tbody.textContent = "";
-      tbody.appendChild(frag);
+      var more = el("button", "md-button arw-more", "Show more");
+      more.type = "button";
+      root.appendChild(more);
+
+      function rowAt(i) {
+        return built[i] || (built[i] = row(list[i], base));
+      }
+
+      function render() {
+        var frag = document.createDocumentFragment();
+        var upto = Math.min(limit, matching.length);
+        for (var k = 0; k < upto; k++) frag.appendChild(rowAt(matching[k]));
+        tbody.textContent = "";
+        tbody.appendChild(frag);
+        more.hidden = matching.length <= limit;
+        more.textContent = "Show more (" + (matching.length - upto) + " not shown)";
+        count.textContent = matching.length + " of " + list.length + " packs" +
+          (upto < matching.length ? " (first " + upto + " shown)" : "");
+      }
 
       function apply() {
         var words = text.value.toLowerCase().split(/\s+/).filter(Boolean);
-        var cat = category.value ? "|" + category.value + "|" : "";
-        var tr = trust.value;
-        var shown = 0;
-        for (var i = 0; i < rows.length; i++) {
-          var r = rows[i], ok = true;
-          if (cat && r.dataset.categories.indexOf(cat) < 0) ok = false;
-          if (ok && tr && r.dataset.trust !== tr) ok = false;
+        var cat = category.value, tr = trust.value;
+        matching = [];
+        for (var i = 0; i < list.length; i++) {
+          var p = list[i], ok = true;
+          if (cat && p.categories.indexOf(cat) < 0) ok = false;
+          if (ok && tr && p.trust !== tr) ok = false;
           for (var w = 0; ok && w < words.length; w++) if (hay[i].indexOf(words[w]) < 0) ok = false;
-          if (r.hidden === ok) r.hidden = !ok;
-          if (ok) shown++;
+          if (ok) matching.push(i);
         }
-        count.textContent = shown + " of " + rows.length + " packs";
+        limit = PAGE;
+        render();
       }
+
+      function showMore() {
+        if (matching.length > limit) {
+          limit += PAGE;
+          render();
+        }
+      }
+
       text.addEventListener("input", apply);
       category.addEventListener("change", apply);
       trust.addEventListener("change", apply);
+      more.addEventListener("click", showMore);
+      if ("IntersectionObserver" in window) {
+        new IntersectionObserver(function (entries) {
+          if (entries.some(function (e) { return e.isIntersecting; })) showMore();
+        }, { rootMargin: "600px" }).observe(more);
+      }
       apply();
       root.dataset.ready = "true";
       status.hidden = true;
