@@ -78,6 +78,10 @@ def test_generated_pages_search_index_and_no_outside_urls(site):
 
     genomics = (out / "packs" / "genomics" / "index.html").read_text()
     assert "README (1.2.0)" in genomics and 'class="arw-readme"' in genomics
+    # what is inside, from the archive's domain.yaml: software, demo workflows, data sources
+    for expected in ("Software, workflows and data", "Demo workflows", "qc-1000genomes-exome", "s3://1000genomes/",
+                     "gatk4=4.6.1.0", 'href="https://registry.opendata.aws/1000-genomes/"'):
+        assert expected in genomics, expected
 
     # Untrusted pack text is escaped, never executed.
     community = next(iter(index["community_packs"]))

@@ -183,13 +183,15 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
     parts.extend(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
     parts.append("</tbody>\n</table>\n</div>\n")
 
-    readme = None
+    files: dict[str, str] = {}
     if not str(release.get("download_url", "")).startswith(("http://", "https://")):
-        from registry_tools.site.readme import read_readme
+        from registry_tools.site.readme import read_members
 
-        readme = read_readme(dist / release["download_url"], f"{name}-{latest}", release.get("checksum"))
-        if readme is None:
+        files = read_members(dist / release["download_url"], f"{name}-{latest}", ("README.md", "domain.yaml"),
+                             release.get("checksum"))
+        if "README.md" not in files:
             notes.append(f"{name}@{latest}: no README found in its archive")
+    readme = files.get("README.md")
     values = {
         "ARWSTAMPID": esc(name),
         "ARWSTAMPTITLE": esc(title),
@@ -199,12 +201,71 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
         "ARWSTAMPHEAD": "".join(parts),
         "ARWSTAMPSIZES": sizes_table(release),
         "ARWSTAMPVERSIONS": versions_table(entry, page_dir, dist),
+        "ARWSTAMPINSIDE": inside_html(files.get("domain.yaml")),
     }
     if readme:
         from registry_tools.site.readme import render_readme
 
         values["ARWSTAMPREADME"] = f'<div class="arw-readme">\n{render_readme(readme).strip()}\n</div>\n'
     return values
+
+
+def _words(value: object) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_words(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value)
+    return str(value)
+
+
+def _external_link(url: object, text: object) -> str:
+    url = str(url or "")
+    if url.startswith(("https://", "http://")):
+        return f'<a href="{esc(url)}" rel="nofollow noopener">{esc(text)}</a>'
+    return esc(text)
+
+
+def inside_html(domain_yaml: str | None) -> str:
+    """The software, demo workflows and data sources of the latest version (from its archive's domain.yaml)."""
+    if not domain_yaml:
+        return "<p>Not shown: this registry's archives are not beside it (see the pack's domain.yaml).</p>"
+    import yaml
+
+    from registry_tools.packs.marked_yaml import SafeDateless
+
+    try:
+        data = yaml.load(domain_yaml, Loader=SafeDateless)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        return "<p>Not shown: the pack's domain.yaml could not be read.</p>"
+    parts = []
+    software = data.get("software")
+    if isinstance(software, dict) and software:
+        parts.append('<h3>Software</h3>\n<div class="arw-facts">\n<table>\n<tbody>\n')
+        parts.extend(f"<tr><th>{esc(k.replace('_', ' '))}</th><td>{esc(_words(v))}</td></tr>\n"
+                     for k, v in software.items())
+        parts.append("</tbody>\n</table>\n</div>\n")
+    workflows = [w for w in data.get("workflows") or [] if isinstance(w, dict)]
+    if workflows:
+        parts.append('<h3>Demo workflows</h3>\n<div class="arw-workflows">\n<table>\n<thead><tr><th>Workflow</th>'
+                     "<th>What it does</th><th>Size</th><th>Runtime</th><th>Input data</th></tr></thead>\n<tbody>\n")
+        for w in workflows:
+            minutes = w.get("expected_runtime_minutes")
+            parts.append(f"<tr><td><code>{esc(w.get('name', ''))}</code></td><td>{esc(w.get('description', ''))}</td>"
+                         f"<td>{esc(w.get('size', ''))}</td><td>{esc(f'{minutes} min' if minutes else '')}</td>"
+                         f"<td>{esc(_words(w.get('input_data') or []))}</td></tr>\n")
+        parts.append("</tbody>\n</table>\n</div>\n")
+    sources = [d for d in data.get("data_sources") or [] if isinstance(d, dict)]
+    if sources:
+        parts.append('<h3>Data sources</h3>\n<div class="arw-data">\n<table>\n<thead><tr><th>Data</th><th>Location</th>'
+                     "<th>Region</th><th>Description</th></tr></thead>\n<tbody>\n")
+        for d in sources:
+            parts.append(f"<tr><td>{_external_link(d.get('registry_url'), d.get('name', ''))}</td>"
+                         f"<td><code>{esc(d.get('location', ''))}</code></td><td>{esc(d.get('region') or '')}</td>"
+                         f"<td>{esc(d.get('description', ''))}</td></tr>\n")
+        parts.append("</tbody>\n</table>\n</div>\n")
+    return "".join(parts) or "<p>The pack lists no software, workflows or data sources.</p>"
 
 
 def sizes_table(release: dict) -> str:
@@ -338,6 +399,10 @@ aws-research-wizard deploy --domain ARWSTAMPNAME@ARWSTAMPLATEST
 
 ARWSTAMPSIZES
 
+## Software, workflows and data
+
+ARWSTAMPINSIDE
+
 ## Versions
 
 ARWSTAMPVERSIONS
@@ -347,7 +412,7 @@ STAMP_README = """
 
 ARWSTAMPREADME
 """
-_PLACEHOLDER = re.compile(r"<p>(ARWSTAMP(?:HEAD|SIZES|VERSIONS|README))</p>|(ARWSTAMP[A-Z]+)")
+_PLACEHOLDER = re.compile(r"<p>(ARWSTAMP(?:HEAD|SIZES|INSIDE|VERSIONS|README))</p>|(ARWSTAMP[A-Z]+)")
 _TAG = re.compile(r"<[^>]+>")
 
 

@@ -21,28 +21,36 @@ MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 _ABSOLUTE = re.compile(r"^(?:https?:|mailto:|#)", re.IGNORECASE)
 
 
-def read_readme(archive: Path, top: str, checksum: str | None = None) -> str | None:
-    """README.md's text from ``archive`` (top directory ``top``), or None when absent or unusable."""
+def read_members(archive: Path, top: str, names: tuple[str, ...], checksum: str | None = None) -> dict[str, str]:
+    """The text of the regular files ``<top>/<name>`` in ``archive`` (each under MAX_README_BYTES), in
+    one pass; missing or unusable ones are left out, and nothing when the checksum does not match."""
+    found: dict[str, str] = {}
+    wanted = {f"{top}/{name}": name for name in names}
     try:
         if not archive.is_file() or archive.stat().st_size > MAX_ARCHIVE_BYTES:
-            return None
+            return found
         if checksum is not None:
             digest = hashlib.sha256(archive.read_bytes()).hexdigest()
             if f"sha256:{digest}" != checksum:
-                return None
+                return found
         with tarfile.open(archive, mode="r:gz") as tar:
             for member in tar:
-                if member.name.rstrip("/") != f"{top}/README.md":
+                name = wanted.get(member.name.rstrip("/"))
+                if name is None or not member.isreg() or member.size > MAX_README_BYTES:
                     continue
-                if not member.isreg() or member.size > MAX_README_BYTES:
-                    return None
                 handle = tar.extractfile(member)
-                if handle is None:
-                    return None
-                return handle.read(MAX_README_BYTES + 1)[:MAX_README_BYTES].decode("utf-8", errors="replace")
+                if handle is not None:
+                    found[name] = handle.read(MAX_README_BYTES + 1)[:MAX_README_BYTES].decode("utf-8", errors="replace")
+                if len(found) == len(wanted):
+                    break
     except (OSError, tarfile.TarError, EOFError):
-        return None
-    return None
+        return {}
+    return found
+
+
+def read_readme(archive: Path, top: str, checksum: str | None = None) -> str | None:
+    """README.md's text from ``archive`` (top directory ``top``), or None when absent or unusable."""
+    return read_members(archive, top, ("README.md",), checksum).get("README.md")
 
 
 def render_readme(text: str) -> str:
