@@ -222,3 +222,19 @@ def test_catalog_filters_and_pack_pages_in_chromium(served_site, page):
     assert hit.count() >= 1, f"search found no pack page for {word!r}"
 
     assert outside == []
+
+
+def test_a_registry_with_absolute_download_urls_still_shows_readmes(signed_dist, tmp_path):  # noqa: F811
+    """Release builds use --base-url: archive links are absolute, the archives are still beside the index."""
+    _, www, _ = signed_dist
+    index = json.loads((www / "registry.json").read_text())
+    for section in ("domains", "community_packs"):
+        for entry in index[section].values():
+            for release in entry["releases"].values():
+                release["download_url"] = "https://packs.example.org/" + release["download_url"]
+    (www / "registry.json").write_text(json.dumps(index))
+    result = run("registry", "site", "--registry", str(www), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    genomics = (tmp_path / "site" / "packs" / "genomics" / "index.html").read_text()
+    assert 'class="arw-readme"' in genomics and "qc-1000genomes-exome" in genomics
+    assert 'href="https://packs.example.org/packs/genomics-' in genomics

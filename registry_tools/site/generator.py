@@ -183,14 +183,14 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
     parts.extend(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
     parts.append("</tbody>\n</table>\n</div>\n")
 
-    files: dict[str, str] = {}
-    if not str(release.get("download_url", "")).startswith(("http://", "https://")):
-        from registry_tools.site.readme import read_members
+    from registry_tools.site.readme import read_members
 
-        files = read_members(dist / release["download_url"], f"{name}-{latest}", ("README.md", "domain.yaml"),
-                             release.get("checksum"))
-        if "README.md" not in files:
-            notes.append(f"{name}@{latest}: no README found in its archive")
+    url = str(release.get("download_url", ""))
+    # A registry built with --base-url links its archives absolutely; the archive is still beside the index.
+    local = dist / "packs" / url.rsplit("/", 1)[-1] if url.startswith(("http://", "https://")) else dist / url
+    files = read_members(local, f"{name}-{latest}", ("README.md", "domain.yaml"), release.get("checksum"))
+    if "README.md" not in files:
+        notes.append(f"{name}@{latest}: no README found in its archive")
     readme = files.get("README.md")
     values = {
         "ARWSTAMPID": esc(name),
