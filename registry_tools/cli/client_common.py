@@ -23,16 +23,23 @@ def index_options(fn):
     return wrapper
 
 
-def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_expired: bool, quiet: bool = False):
-    """(catalog, loaded indexes) from the configured registries; notices go to stderr unless *quiet*."""
-    from registry_tools.client.index_store import NOTICE_PREFIX, RegistryError, load_registries
+def notifier(quiet: bool):
+    """Registry notices on stderr; with *quiet* (JSON output) only failed registries."""
+    from registry_tools.client.index_store import NOTICE_PREFIX
 
     def notify(level: str, text: str) -> None:
         if not quiet or level == "failed":
             click.secho(f"{NOTICE_PREFIX[level]}: {text}", err=True, fg="yellow")
 
+    return notify
+
+
+def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_expired: bool, quiet: bool = False):
+    """(catalog, loaded indexes) from the configured registries; notices go to stderr unless *quiet*."""
+    from registry_tools.client.index_store import RegistryError, load_registries
+
     try:
         return load_registries(registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                               notify=notify)
+                               notify=notifier(quiet))
     except RegistryError as exc:
         raise UserError(str(exc)) from None

@@ -6,7 +6,7 @@ import contextlib
 
 import click
 
-from registry_tools.cli.client_common import index_options, load_catalog
+from registry_tools.cli.client_common import index_options, load_catalog, notifier
 from registry_tools.cli.output import UserError, console, emit_json
 
 
@@ -238,15 +238,10 @@ def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -
     """Install a pack: NAME (highest stable), NAME@1.2.0, or a constraint such as NAME@^1.2, NAME@~1.2
     or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked."""
     from registry_tools.cli.fast_install import Refused, install_spec
-    from registry_tools.client.index_store import NOTICE_PREFIX
-
-    def notify(level: str, text: str) -> None:
-        if not as_json or level == "failed":
-            click.secho(f"{NOTICE_PREFIX[level]}: {text}", err=True, fg="yellow")
 
     try:
         click.echo(install_spec(spec, registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                                as_json=as_json, notify=notify))
+                                as_json=as_json, notify=notifier(as_json)))
     except Refused as exc:
         raise UserError(str(exc)) from None
 

@@ -49,20 +49,14 @@ def installed_pack(spec: str, quiet: bool):
     receipts = {r.version: r for r in installed() if r.name == name}
     match = best_match([Version.parse(v) for v in receipts], constraint) if receipts else None
     if match is None:
-        from registry_tools.cli.client_common import load_catalog
-        from registry_tools.client import pins
-        from registry_tools.client.install import InstallError, install
+        from registry_tools.cli.client_common import notifier
+        from registry_tools.cli.fast_install import Refused, install_request
 
-        pin = pins.load().get(name)
-        if pin and requested and requested != pin.version:
-            raise UserError(f"{name} is pinned at {pin.version}; unpin it to deploy {requested}")
         if not quiet:
             click.echo(f"Installing {spec} ...")
-        catalog, loaded = load_catalog(None, False, False, False, quiet=quiet)
         try:
-            receipt = install(catalog, loaded, name, pin.version if pin else (requested or None),
-                              expected_sha256=pin.sha256 if pin else None)
-        except InstallError as exc:
+            receipt = install_request(spec, notify=notifier(quiet), purpose="deploy")
+        except Refused as exc:
             raise UserError(str(exc)) from None
         if not quiet:
             click.echo(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry}")

@@ -19,24 +19,33 @@ class Refused(Exception):
     """The install cannot be done as asked (the message says why)."""
 
 
-def install_spec(spec: str, registry_name: str | None = None, *, refresh: bool = False, offline: bool = False,
-                 allow_expired: bool = False, as_json: bool = False, notify=lambda level, text: None) -> str:
-    """Install NAME[@VERSION|@CONSTRAINT] honouring pins; the text to print."""
+def install_request(spec: str, registry_name: str | None = None, *, refresh: bool = False, offline: bool = False,
+                    allow_expired: bool = False, notify=lambda level, text: None, purpose: str = "install"):
+    """Install NAME[@VERSION|@CONSTRAINT] honouring pins; its receipt (``Refused`` when it cannot)."""
     from registry_tools.client import pins
     from registry_tools.client.index_store import RegistryError, load_registries
-    from registry_tools.client.install import InstallError, install, installed_dir
+    from registry_tools.client.install import InstallError, install
 
     name, _, requested = spec.partition("@")
     try:
         pin = pins.load().get(name)
         if pin and requested and requested != pin.version:
-            raise Refused(f"{name} is pinned at {pin.version}; unpin it to install {requested}")
+            raise Refused(f"{name} is pinned at {pin.version}; unpin it to {purpose} {requested}")
         catalog, loaded = load_registries(registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
                                           notify=notify)
-        receipt = install(catalog, loaded, name, pin.version if pin else (requested or None),
-                          expected_sha256=pin.sha256 if pin else None)
+        return install(catalog, loaded, name, pin.version if pin else (requested or None),
+                       expected_sha256=pin.sha256 if pin else None)
     except (pins.PinsError, RegistryError, InstallError) as exc:
         raise Refused(str(exc)) from None
+
+
+def install_spec(spec: str, registry_name: str | None = None, *, refresh: bool = False, offline: bool = False,
+                 allow_expired: bool = False, as_json: bool = False, notify=lambda level, text: None) -> str:
+    """Install NAME[@VERSION|@CONSTRAINT] honouring pins; the text to print."""
+    from registry_tools.client.install import installed_dir
+
+    receipt = install_request(spec, registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
+                              notify=notify)
     path = installed_dir(receipt.name, receipt.version)
     if as_json:
         return json.dumps({**receipt.to_dict(), "path": str(path)}, indent=2, default=str)

@@ -68,19 +68,15 @@ def run(args: list[str]) -> bool:
     parsed = parse(args)
     if parsed is None or os.environ.get(STATE_ENV):
         return False
-    from registry_tools.home import state_dir_name
+    from registry_tools.home import config_text, state_dir_name
     from registry_tools.sessions import registry_file
 
-    home = state_dir_name()
     try:
-        with open(os.path.join(home, "config.yaml"), encoding="utf-8") as fh:
-            if "session_state" in fh.read():  # maybe S3 session storage: the full command decides
-                return False
-    except FileNotFoundError:
-        pass
+        if "session_state" in (config_text() or ""):  # maybe S3 session storage: the full command decides
+            return False
     except OSError:
         return False
-    rows = registry_file.current_rows(os.path.join(home, "sessions"))
+    rows = registry_file.current_rows(os.path.join(state_dir_name(), "sessions"))
     if rows is None:
         return False
     sys.stdout.write(render(rows, *parsed) + "\n")

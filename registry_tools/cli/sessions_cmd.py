@@ -46,14 +46,11 @@ def state_url(option: str | None) -> str | None:
         return option
     if os.environ.get(STATE_ENV):
         return os.environ[STATE_ENV]
-    from registry_tools.home import state_dir_name
+    from registry_tools.home import config_text
 
     try:
-        with open(os.path.join(state_dir_name(), "config.yaml"), encoding="utf-8") as fh:
-            if "session_state" not in fh.read():  # not set: no need to parse it (yaml, trust anchors)
-                return None
-    except FileNotFoundError:
-        return None
+        if "session_state" not in (config_text() or ""):  # not set: no need to parse it (yaml, trust anchors)
+            return None
     except OSError as exc:
         raise UserError(f"cannot read the configuration: {exc}") from None
     from registry_tools.client import settings
@@ -201,8 +198,8 @@ def watch(store, session, stacks, clients, timeout: float | None = None):
     from registry_tools.sessions import deploy as flow
 
     with QuitKey() as keys:
-        watcher = flow.Watch(event=print_event, sleep=keys.wait)
-        stacks.sleep = keys.wait
+        watcher = flow.Watch(event=print_event)
+        stacks.sleep = keys.wait  # between polls: q detaches
         try:
             return flow.follow(store, session, stacks, clients, watcher, timeout or flow.DEFAULT_TIMEOUT_S)
         except (flow.Detached, KeyboardInterrupt):

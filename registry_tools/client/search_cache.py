@@ -28,10 +28,9 @@ from array import array
 from datetime import UTC, datetime, timedelta
 
 from registry_tools.client.search import SearchIndex
-from registry_tools.home import state_dir_name
+from registry_tools.home import config_text, state_dir_name
 
 MAGIC = b"ARW-SEARCH 1\n"
-CONFIG_FILE = "config.yaml"  # registry_tools.client.settings.CONFIG_FILE (not imported: it pulls in yaml)
 INDEX_FILE = "registry.json"  # registry_tools.build.layout.INDEX_JSON
 _SEP = "\x00"
 
@@ -47,14 +46,6 @@ def _cache_root() -> str:
 
 def _snapshot_path(selection: str) -> str:
     return os.path.join(_cache_root(), "search", selection + ".bin")
-
-
-def _config_text() -> str | None:
-    try:
-        with open(os.path.join(state_dir_name(), CONFIG_FILE), encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
 
 
 def _parse_time(text: str) -> datetime:
@@ -104,7 +95,10 @@ def save(selection: str, config_text: str | None, interval_hours: float, sources
 
 def _current(header: dict, now: datetime) -> bool:
     """Whether the snapshot is still made of what the full command would search now."""
-    if header["config"] != _config_text():
+    try:
+        if header["config"] != config_text():
+            return False
+    except OSError:
         return False
     window = timedelta(hours=float(header["interval_hours"]))
     for recorded in header["sources"]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from registry_tools.config import state_dir
+from registry_tools.home import CONFIG_FILE
 from registry_tools.signing.trust import TrustAnchor
 from registry_tools.yamlio import load_yaml
 
-CONFIG_FILE = "config.yaml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 DEFAULT_UPDATE_HOURS = 24.0
 PUBLIC_REGISTRY = {
@@ -92,10 +92,10 @@ def config_path() -> Path:
 
 def config_text() -> str | None:
     """The configuration file's exact text (None when there is none: the defaults apply)."""
+    from registry_tools import home
+
     try:
-        return config_path().read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+        return home.config_text()
     except OSError as exc:
         raise SettingsError(f"cannot read {config_path()}: {exc.strerror or exc}") from None
 

@@ -120,7 +120,6 @@ class Watch:
 
     saved: Callable[[Session], None] = lambda session: None
     event: Callable[[dict], None] = lambda event: None
-    sleep: Callable[[float], None] | None = None  # may raise Detached
 
 
 def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, *,
@@ -136,7 +135,7 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
     session = store.create(lambda attempt: new_session(loaded, sha256, chosen, account, target.is_sandbox,
                                                        model.now_utc(), attempt))
     watch.saved(session)
-    stacks = Stacks(clients, poll_seconds=poll_seconds, **({"sleep": watch.sleep} if watch.sleep else {}))
+    stacks = Stacks(clients, poll_seconds=poll_seconds)
     tags = {TAG_SESSION: session.id, TAG_DOMAIN: session.domain, TAG_VERSION: session.pack_version}
     try:
         stacks.create(session.stack_name, loaded.template_text, dict(chosen.parameters), tags)
