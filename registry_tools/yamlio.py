@@ -5,7 +5,7 @@ on every command that reads its configuration. Same results, same errors (``yaml
 from __future__ import annotations
 
 
-def load_yaml(text: str):
+def load_yaml(text: str | bytes):
     import yaml
 
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from registry_tools.build.archive import archive_bytes
-from registry_tools.build.layout import read_dist
+from registry_tools.build.dist_dir import read_dist
 from registry_tools.cli.main import cli
 
 from .conftest import DOMAINS, REPO

@@ -1,6 +1,7 @@
 import pytest
 
-from registry_tools.packs.semver import Version, VersionError
+from registry_tools.client.constraints import best_match, parse_constraint
+from registry_tools.packs.semver import Version, VersionError, highest_stable
 
 
 def test_parse_and_str_round_trip():
@@ -29,3 +30,17 @@ def test_bump():
     assert str(v.bump("patch")) == "1.2.4"
     with pytest.raises(ValueError):
         v.bump("micro")
+
+
+@pytest.mark.parametrize(("versions", "expected"), [
+    (["1.0.0", "1.10.0", "1.9.0"], "1.10.0"),
+    (["1.0.0", "2.0.0-rc.1"], "1.0.0"),
+    (["2.0.0-rc.1", "2.0.0-rc.2"], None),
+    (["not-a-version", "0.1.0"], "0.1.0"),
+    ([], None),
+])
+def test_highest_stable_is_what_the_constraint_star_picks(versions, expected):
+    assert highest_stable(versions) == expected
+    parsed = [Version.parse(v) for v in versions if v != "not-a-version"]
+    best = best_match(parsed, parse_constraint("*"))
+    assert (str(best) if best else None) == expected

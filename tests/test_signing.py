@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from registry_tools.cli.signing_cmd import keygen_cmd, verify_cmd
+from registry_tools.signing.dist_check import verify_dist
 from registry_tools.signing.interface import SignatureError, SignerIdentity
 from registry_tools.signing.keys import KeySigner, KeyVerifier, fingerprint, generate_keypair
 from registry_tools.signing.sigstore_signing import (
@@ -27,7 +28,7 @@ from registry_tools.signing.sigstore_signing import (
     SigstoreVerifier,
     is_prefix_identity,
 )
-from registry_tools.signing.trust import TrustAnchor, verify_dist, verify_file
+from registry_tools.signing.trust import TrustAnchor, verify_file
 
 SIGSTORE_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sigstore"
 GITHUB_LOGIN = "https://github.com/login/oauth"
@@ -226,6 +227,29 @@ def test_unusable_trusted_keys_are_refused_clearly(tmp_path, key):
         KeyVerifier(key)
     with pytest.raises(SignatureError, match="no trusted Ed25519 public key"):
         KeyVerifier([])
+
+
+def test_public_keys_read_without_the_pem_parser_are_the_same_keys(tmp_path):
+    from registry_tools.signing.keys import load_public_key
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    body = pem.decode().splitlines()[1]
+    variants = [pem, pem.replace(b"\n", b"\r\n"), b"\n  " + pem + b"\n\n",
+                f"-----BEGIN PUBLIC KEY-----\n{body[:20]}\n{body[20:]}\n-----END PUBLIC KEY-----\n".encode()]
+    for variant in variants:
+        loaded = load_public_key(variant)
+        assert loaded.public_bytes_raw() == key.public_key().public_bytes_raw()
+        signature = key.sign(b"data")
+        loaded.verify(signature, b"data")
+    # Anything but the one DER form goes to cryptography's parser, which refuses it with its reason.
+    x25519_der = bytes.fromhex("302a300506032b656e032100") + bytes(32)
+    x25519 = b"-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(x25519_der) + b"\n-----END PUBLIC KEY-----\n"
+    for bad, message in ((x25519, "only Ed25519 keys are supported"),
+                         (pem.replace(body.encode(), body[:-6].encode() + b"!!!!!!"), "is not a PEM public key"),
+                         (pem[:-30], "is not a PEM public key")):
+        with pytest.raises(SignatureError, match=message):
+            load_public_key(bad)
 
 
 # -- sigstore ----------------------------------------------------------------------------------------------

@@ -83,8 +83,8 @@ def verify_cmd(dist_dir: str, trust_key: tuple[Path, ...], trust_identity: str |
 
 
 def _verify_and_report(root: Path, anchor, as_json: bool) -> None:
+    from registry_tools.signing.dist_check import verify_dist
     from registry_tools.signing.interface import SignatureError
-    from registry_tools.signing.trust import verify_dist
 
     try:
         report = verify_dist(root, anchor)

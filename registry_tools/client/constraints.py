@@ -228,15 +228,3 @@ def best_match(
         if constraint.allows(version, include_prerelease) and (best is None or version > best):
             best = version
     return best
-
-
-def highest_stable(versions: Iterable[str]) -> str | None:
-    """The highest non-pre-release among version strings (unparsable ones are ignored), or None."""
-    parsed = []
-    for text in versions:
-        try:
-            parsed.append(Version.parse(text))
-        except ValueError:
-            continue
-    best = best_match(parsed, parse_constraint("*"))
-    return str(best) if best else None

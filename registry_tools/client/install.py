@@ -26,7 +26,7 @@ from registry_tools.client.index_store import LoadedIndex, archive_url
 from registry_tools.config import LIMITS, state_dir
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
 from registry_tools.fsutil import pid_alive, replace_dir
-from registry_tools.packs.semver import Version
+from registry_tools.packs.semver import Version, highest_stable
 
 RECEIPT = ".arw-receipt.json"
 MAX_ENTRIES = 200
@@ -87,8 +87,6 @@ def file_digests(version_dir: Path) -> dict[str, str]:
 
 def resolve(entry: CatalogEntry, requested: str | None) -> str:
     """The version of *entry* to install for NAME, NAME@VERSION or NAME@CONSTRAINT."""
-    from registry_tools.client.constraints import ConstraintError, best_match, highest_stable, parse_constraint
-
     releases = list(entry.entry.get("releases", {}))
     if not requested:
         stable = highest_stable(releases)
@@ -96,6 +94,8 @@ def resolve(entry: CatalogEntry, requested: str | None) -> str:
             raise InstallError(f"{entry.name} has no stable version; name one explicitly (e.g. {entry.name}@{releases[-1]})"
                                if releases else f"{entry.name} has no versions")
         return stable
+    from registry_tools.client.constraints import ConstraintError, best_match, parse_constraint
+
     versions = []
     for text in releases:
         try:
@@ -206,10 +206,10 @@ def _check_pack(staging: Path, name: str, version: str) -> None:
     import yaml
 
     from registry_tools.packs.files import PACK_FILE, README_FILE
-    from registry_tools.packs.marked_yaml import SafeDateless
+    from registry_tools.yamlio import load_yaml
 
     try:
-        data = yaml.load((staging / PACK_FILE).read_bytes(), Loader=SafeDateless)  # noqa: S506 - a safe loader
+        data = load_yaml((staging / PACK_FILE).read_bytes())
         found = (data["name"], str(data["version"]))
         template = data["deployment"]["template"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:

@@ -32,15 +32,19 @@ def pins_path() -> Path:
 
 
 def load() -> dict[str, Pin]:
-    import yaml
-
     path = pins_path()
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
-        return {str(name): Pin(str(name), str(p["version"]), str(p["sha256"])) for name, p in data.items()}
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        raise PinsError(f"cannot read {path}: {exc.strerror or exc}; fix or delete the file (then pin again)") from None
+    import yaml
+
+    try:
+        data = load_yaml(text) or {}
+        return {str(name): Pin(str(name), str(p["version"]), str(p["sha256"])) for name, p in data.items()}
+    except (yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
         raise PinsError(f"cannot read {path}: {str(exc).splitlines()[0]}; fix or delete the file "
                         "(then pin again)") from None
 

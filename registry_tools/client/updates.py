@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry_tools.client.catalog import Catalog
-from registry_tools.client.constraints import highest_stable
 from registry_tools.client.install import Receipt
 from registry_tools.client.pins import Pin
-from registry_tools.packs.semver import Version
+from registry_tools.packs.semver import Version, highest_stable
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Only what the index lists is fetched, each file under its size cap, into
 ``packs/<name>-<version>.tar.gz`` (names are checked, so an index cannot
 write outside the destination). Nothing here decides trust: the caller
-verifies the result (``signing.trust.verify_dist``).
+verifies the result (``signing.dist_check.verify_dist``).
 """
 
 from __future__ import annotations

@@ -69,3 +69,17 @@ class Version:
         if self.build:
             text += "+" + self.build
         return text
+
+
+def highest_stable(versions) -> str | None:
+    """The highest non-pre-release among version strings (unparsable ones are ignored), or None
+    (what ``install NAME`` picks: the same as the constraint ``*``, without parsing one)."""
+    best: Version | None = None
+    for text in versions:
+        try:
+            version = Version.parse(text)
+        except ValueError:
+            continue
+        if not version.is_prerelease and (best is None or version > best):
+            best = version
+    return str(best) if best else None

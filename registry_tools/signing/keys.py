@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from registry_tools.fsutil import atomic_write_text
@@ -30,6 +29,8 @@ SUFFIX = ".sig"
 SIGNATURE_BYTES = 64
 MAX_KEY_FILE_BYTES = 64 * 1024
 MAX_SIGNATURE_FILE_BYTES = 4 * 1024
+# RFC 8410: an Ed25519 SubjectPublicKeyInfo is this fixed DER header and the 32 key bytes.
+_ED25519_SPKI_HEADER = bytes.fromhex("302a300506032b6570032100")
 
 KeySource = Path | str | bytes | Ed25519PublicKey
 
@@ -44,11 +45,13 @@ def fingerprint(public_key: Ed25519PublicKey | bytes | str) -> str:
     """``SHA256:<unpadded base64>`` of the raw public key; accepts a key object or its PEM."""
     if not isinstance(public_key, Ed25519PublicKey):
         public_key = load_public_key(public_key)
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = public_key.public_bytes_raw()
     return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode("ascii").rstrip("=")
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     return public_key.public_bytes(serialization.Encoding.PEM,
                                    serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
 
@@ -108,6 +111,8 @@ def generate_keypair(path: Path) -> tuple[Path, Path]:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise SignatureError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+    from cryptography.hazmat.primitives import serialization
+
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
@@ -148,6 +153,8 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     if b"BEGIN ENCRYPTED PRIVATE KEY" in data or b"Proc-Type: 4,ENCRYPTED" in data:
         raise SignatureError(f"{path} is encrypted with a passphrase; signing needs an unencrypted key "
                              "(keep it in a CI secret instead)")
+    from cryptography.hazmat.primitives import serialization
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:  # cryptography's way of saying "encrypted, and no password given"
@@ -173,6 +180,11 @@ def load_public_key(source: KeySource) -> Ed25519PublicKey:
     if b"PRIVATE KEY-----" in data:
         raise SignatureError(f"{label} is a private key; trust the public key (.pub) instead, and keep the "
                              "private key secret")
+    raw = _ed25519_spki_key(data)
+    if raw is not None:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    from cryptography.hazmat.primitives import serialization
+
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -180,6 +192,21 @@ def load_public_key(source: KeySource) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise SignatureError(f"{label} is {_key_kind(key)} key; only Ed25519 keys are supported")
     return key
+
+
+def _ed25519_spki_key(pem: bytes) -> bytes | None:
+    """The 32 raw bytes of a PEM Ed25519 public key in its one DER form, else None (then cryptography's
+    PEM parser decides, and explains). Spares loading cryptography's serialization module on every install."""
+    lines = pem.strip().splitlines()
+    if len(lines) < 3 or lines[0].strip() != b"-----BEGIN PUBLIC KEY-----" or lines[-1].strip() != b"-----END PUBLIC KEY-----":
+        return None
+    try:
+        der = base64.b64decode(b"".join(line.strip() for line in lines[1:-1]), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(der) != len(_ED25519_SPKI_HEADER) + 32 or not der.startswith(_ED25519_SPKI_HEADER):
+        return None
+    return der[len(_ED25519_SPKI_HEADER):]
 
 
 def _key_kind(key: object) -> str:
