@@ -3,7 +3,10 @@
 Setup: `registry build` of this repository's packs, signed with a fresh
 Ed25519 key; `synth_registry` turns that index into signed registries of
 --packs packs (default 2,500) and of a tenth of that (the baseline: the build
-time should grow about linearly), both pointing at the real archives.
+time should grow about linearly). Every synthetic pack gets archives of its own
+(the real pack's, with the top directory and the name in domain.yaml changed),
+so the build reads, checks and diffs as many archives as a real registry of
+that size would.
 
 - build: `aws-research-wizard registry site --registry DIST` timed as a whole
   process, RUNS times; target (issue 8): median <= 15 s for 2,500 packs.
@@ -20,10 +23,14 @@ Usage: python bench/bench_site.py [--packs N] [--runs N] [--no-browser]
 from __future__ import annotations
 
 import argparse
+import gzip
+import hashlib
+import io
 import json
 import os
 import statistics
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -46,14 +53,45 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 def synthesize_site_registry(real: Path, out: Path, count: int, key: Path) -> None:
-    """synth_registry's packs, renamed to valid pack names (``<pack>_<word>_<n>``: pack names have no dashes) and
-    signed again; registry.yaml is not needed here."""
+    """synth_registry's packs, renamed to valid pack names (``<pack>_<word>_<n>``: pack names have no dashes),
+    each with archives of its own (as in a real registry: the site reads every version's archive for the README,
+    the software and the diff against the previous version), signed again; registry.yaml is not needed here."""
     index = synthesize(real, out, count, key)
+    signer = KeySigner(key)
     for section in ("domains", "community_packs"):
-        index[section] = {name.replace("-", "_"): entry for name, entry in index[section].items()}
+        renamed = {}
+        for synth_name, entry in index[section].items():
+            name = synth_name.replace("-", "_")
+            base = synth_name.split("-", 1)[0]
+            for version, release in entry["releases"].items():
+                data = renamed_archive((real / release["download_url"]).read_bytes(), base, name, version)
+                target = out / "packs" / f"{name}-{version}.tar.gz"
+                target.write_bytes(data)
+                signer.sign_file(target)
+                release.update(download_url=f"packs/{target.name}", signature_url=f"packs/{target.name}.sig",
+                               checksum=f"sha256:{hashlib.sha256(data).hexdigest()}", size=len(data))
+            latest = entry["releases"][entry["latest_version"]]
+            entry.update(download_url=latest["download_url"], checksum=latest["checksum"])
+            renamed[name] = entry
+        index[section] = renamed
     (out / "registry.json").write_bytes(json.dumps(index, sort_keys=True, separators=(",", ":")).encode())
-    KeySigner(key).sign_file(out / "registry.json")
+    signer.sign_file(out / "registry.json")
     (out / "registry.yaml").unlink(missing_ok=True)
+
+
+def renamed_archive(data: bytes, base: str, name: str, version: str) -> bytes:
+    """The archive of pack *base* at *version*, as pack *name*: top directory and domain.yaml's name changed."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as src, \
+            gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as dst:
+        for member in src:
+            content = src.extractfile(member).read() if member.isreg() else None
+            member.name = member.name.replace(f"{base}-{version}", f"{name}-{version}", 1)
+            if content is not None and member.name.endswith("/domain.yaml"):
+                content = content.replace(f"\nname: {base}\n".encode(), f"\nname: {name}\n".encode(), 1)
+                member.size = len(content)
+            dst.addfile(member, io.BytesIO(content) if content is not None else None)
+    return out.getvalue()
 
 
 def time_build(dist: Path, env: dict, runs: int) -> list[float]:

@@ -49,6 +49,10 @@ def text_of(page_html):
     return html.unescape(re.sub(r"<[^>]+>", "", page_html))
 
 
+def community_name(index):
+    return next(iter(index["community_packs"]))
+
+
 def all_packs(index):
     return {**index["domains"], **index["community_packs"]}
 
@@ -82,6 +86,16 @@ def test_generated_pages_search_index_and_no_outside_urls(site):
     for expected in ("Software, workflows and data", "Demo workflows", "qc-1000genomes-exome", "s3://1000genomes/",
                      "gatk4=4.6.1.0", 'href="https://registry.opendata.aws/1000-genomes/"'):
         assert expected in genomics, expected
+
+    # What changed from each previous version: the client's diff, newest first, the newest unfolded.
+    changes = text_of(genomics[genomics.index('id="changes"'):])
+    assert changes.index("1.2.0 (from 1.1.0)") < changes.index("1.1.0 (from 1.0.0)")
+    for expected in ("+ large: r7i.12xlarge, 48 vCPUs, 384 GiB memory", "+ large  $2,397.90",
+                     "~ samtools 1.19 -> 1.21", "+ nvcr.io/nvidia/clara/clara-parabricks 4.4.0-1",
+                     "~ InstanceType allowed values: +g5.12xlarge", "Resources (+0 -0 ~2)"):
+        assert expected in changes, expected
+    assert genomics.count("<details open>") == 1
+    assert "first version" in text_of((out / "packs" / community_name(index) / "index.html").read_text())
 
     # Untrusted pack text is escaped, never executed.
     community = next(iter(index["community_packs"]))
@@ -129,10 +143,22 @@ def test_readme_rendering_is_safe():
     rendered = render_readme("# Title\n\n## Usage\n\n<script>alert(1)</script>\n\n"
                              "[bad](javascript:alert(1)) [rel](cloudformation.json) [ok](https://example.org/x)\n\n"
                              "![logo](https://example.org/logo.png)\n\n```bash\necho '<b>'\n```\n")
-    assert "<script>" not in rendered and "&lt;script&gt;" in rendered
+    assert "<script>" not in rendered and "alert(1)" not in rendered and "raw HTML omitted" in rendered
     assert 'href="javascript:' not in rendered and 'href="cloudformation.json"' not in rendered
-    assert 'href="https://example.org/x"' in rendered and "<img" not in rendered
+    assert '<a href="https://example.org/x" rel="nofollow noopener">ok</a>' in rendered
+    assert "<img" not in rendered and "<p>logo</p>" in rendered
     assert "<h1>" not in rendered and "<h3>Usage</h3>" in rendered and "&lt;b&gt;" in rendered
+
+
+def test_readme_rendering_rewrites_only_tags_cmark_wrote():
+    # Text that looks like the tags being rewritten is escaped by cmark, so it is never touched.
+    rendered = render_readme('Title\n=====\n\n`<a href="x">` and <h1> &lt;img src="y" alt="z" /&gt;\n\n'
+                             '![alt "quoted" *em*](logo.png "t") [a](https://x.org "title") [b](docs/#x)\n\n###### deep\n')
+    assert "<h1>" not in rendered and "Title" not in rendered  # a leading setext title is dropped too
+    assert "<code>&lt;a href=&quot;x&quot;&gt;</code>" in rendered and "&lt;img src=&quot;y&quot;" in rendered
+    assert "alt &quot;quoted&quot; em" in rendered and "<img" not in rendered
+    assert '<a href="https://x.org" title="title" rel="nofollow noopener">a</a>' in rendered and "<a>b</a>" in rendered
+    assert "<h6>deep</h6>" in rendered
 
 
 # --- in the browser ------------------------------------------------------------------------------------------
@@ -238,3 +264,27 @@ def test_a_registry_with_absolute_download_urls_still_shows_readmes(signed_dist,
     genomics = (tmp_path / "site" / "packs" / "genomics" / "index.html").read_text()
     assert 'class="arw-readme"' in genomics and "qc-1000genomes-exome" in genomics
     assert 'href="https://packs.example.org/packs/genomics-' in genomics
+
+
+def test_pack_pages_are_the_same_when_written_by_worker_processes(signed_dist, tmp_path):  # noqa: F811
+    from registry_tools.site.generator import build_site
+
+    _, www, _ = signed_dist
+    serial = build_site(www, tmp_path / "serial", workers=1)
+    forked = build_site(www, tmp_path / "forked", workers=2)
+    assert serial.pages == forked.pages and serial.notes == forked.notes
+    for page in (tmp_path / "serial").rglob("*"):
+        if page.is_file():
+            twin = tmp_path / "forked" / page.relative_to(tmp_path / "serial")
+            assert twin.read_bytes() == page.read_bytes(), page
+
+
+def test_a_missing_archive_is_named_in_what_changed(signed_dist, tmp_path):  # noqa: F811
+    _, www, _ = signed_dist
+    (www / "packs" / "genomics-1.1.0.tar.gz").unlink()
+    result = run("registry", "site", "--registry", str(www), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    changes = text_of((tmp_path / "site" / "packs" / "genomics" / "index.html").read_text())
+    changes = changes[changes.index("What changed"):]
+    assert "1.2.0 (from 1.1.0): not compared, version 1.1.0: its archive is not beside the index" in changes
+    assert "1.1.0 (from 1.0.0): not compared" in changes

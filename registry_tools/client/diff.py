@@ -1,6 +1,6 @@
 """What changes for a user between two versions of a pack.
 
-``diff_packs(old, new)`` compares two ``LoadedPack``s (the pack model and its
+``diff_packs(old, new)`` compares two versions (``DiffInput``: the pack model and its
 CloudFormation template) and returns a ``PackDiff``: resources, IAM grants,
 security-relevant changes, template parameters, sizes and monthly costs,
 regions and software. ``render_text`` turns it into a sectioned report with a
@@ -19,10 +19,9 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from registry_tools.packs.loader import LoadedPack
     from registry_tools.packs.model import Pack, Size
 
 WARNING = "warning"
@@ -42,6 +41,17 @@ SIZE_FIELDS = ("instance_type", "vcpus", "memory_gib", "gpus", "gpu_model", "sto
 RESOURCE_ATTRIBUTES = ("Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy", "UpdatePolicy",
                        "CreationPolicy", "Metadata")
 SOFTWARE_ORDER = ("base_image", "conda", "conda channels", "spack", "pip", "containers", "system_packages")
+
+
+class DiffInput(Protocol):
+    """What the diff reads of a version: ``packs.loader.LoadedPack`` (installed copies) or
+    ``site.changes.VersionFiles`` (archives, for the catalog site)."""
+
+    @property
+    def pack(self) -> Pack: ...
+
+    @property
+    def template(self) -> Mapping[str, Any]: ...
 
 
 # --------------------------------------------------------------------------- result values
@@ -272,7 +282,7 @@ class PackDiff:
 # --------------------------------------------------------------------------- entry point
 
 
-def diff_packs(old: LoadedPack, new: LoadedPack) -> PackDiff:
+def diff_packs(old: DiffInput, new: DiffInput) -> PackDiff:
     """Everything that changes for a user going from ``old`` to ``new`` (any two versions, either order)."""
     old_t, new_t = old.template, new.template
     grants_old, grants_new = set(_iam_grants(old_t)), set(_iam_grants(new_t))

@@ -1,17 +1,21 @@
-"""Generate the catalog site's mkdocs project from a built registry and build it with ``mkdocs build --strict``.
+"""Generate the catalog site from a built registry: a mkdocs project built with ``mkdocs build --strict``, then
+one page per pack.
 
 Inputs: a dist directory as written by ``registry build`` (``registry.json``,
 ``packs/<name>-<version>.tar.gz``) and the template directory ``site/``
 (``mkdocs.yml``, theme overrides, hand-written pages, the catalog's JS/CSS).
-The project is assembled in a temporary directory: the template is copied,
-then ``catalog.md``, one ``packs/<name>.md`` per pack (every version inlined)
-and a copy of ``registry.json`` (read by the catalog's filter) are added, and
-the home page gets the pack counts. The site is built next to ``out`` and
-moved into place only when the strict build succeeded.
+``generate_project`` copies the template into a temporary directory and adds
+``catalog.md``, ``catalog.json`` (the rows the catalog's filter reads), a copy
+of ``registry.json``, the home page's counts and two stamp pages; mkdocs builds
+it; ``write_pack_pages`` then writes every pack page from a stamp page: facts
+from the index, the README, software and workflows of the latest archive, all
+versions, and what changed from each previous version (``site.changes``), in
+one forked worker per CPU for large registries. The site is built next to
+``out`` and moved into place only when everything succeeded.
 
 Pack text (titles, descriptions, maintainers, READMEs) can come from community
-packs and is untrusted: it is HTML-escaped and placed in raw HTML blocks, so
-neither Markdown nor HTML in it is interpreted. Only our own headings are
+packs and is untrusted: it is HTML-escaped (READMEs: rendered by ``site.readme``),
+so neither Markdown nor HTML in it is interpreted. Only our own headings are
 Markdown (they feed the table of contents and the search sections).
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import multiprocessing
 import os
 import re
 import shutil
@@ -183,12 +188,16 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
     parts.extend(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
     parts.append("</tbody>\n</table>\n</div>\n")
 
-    from registry_tools.site.readme import read_members
+    from registry_tools.site.changes import changes_html
 
-    url = str(release.get("download_url", ""))
-    # A registry built with --base-url links its archives absolutely; the archive is still beside the index.
-    local = dist / "packs" / url.rsplit("/", 1)[-1] if url.startswith(("http://", "https://")) else dist / url
-    files = read_members(local, f"{name}-{latest}", ("README.md", "domain.yaml"), release.get("checksum"))
+    history, latest_read = [], None
+    for version in sorted(entry["releases"], key=version_order):
+        read = version_files(dist, name, version, entry["releases"][version],
+                             extra=("README.md",) if version == latest else ())
+        history.append((version, read.diff_input))
+        if version == latest:
+            latest_read = read
+    files = latest_read.members if latest_read else {}
     if "README.md" not in files:
         notes.append(f"{name}@{latest}: no README found in its archive")
     readme = files.get("README.md")
@@ -201,13 +210,62 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
         "ARWSTAMPHEAD": "".join(parts),
         "ARWSTAMPSIZES": sizes_table(release),
         "ARWSTAMPVERSIONS": versions_table(entry, page_dir, dist),
-        "ARWSTAMPINSIDE": inside_html(files.get("domain.yaml")),
+        "ARWSTAMPINSIDE": inside_html(latest_read.data if latest_read else None, "domain.yaml" in files),
+        "ARWSTAMPCHANGES": changes_html(history),
     }
     if readme:
         from registry_tools.site.readme import render_readme
 
         values["ARWSTAMPREADME"] = f'<div class="arw-readme">\n{render_readme(readme).strip()}\n</div>\n'
     return values
+
+
+def version_order(version: str) -> tuple:
+    """Semver order; an unparsable version sorts first and never breaks the page."""
+    from registry_tools.packs.semver import Version
+
+    try:
+        return (1, Version.parse(version)._key())
+    except ValueError:
+        return (0, ())
+
+
+@dataclass(frozen=True)
+class VersionRead:
+    """One version's files from its archive: the members read, ``domain.yaml`` parsed (None when it is missing
+    or unreadable), and what the diff needs (or why it cannot have it)."""
+
+    members: dict[str, str]
+    data: object
+    diff_input: object  # changes.VersionFiles | str
+
+
+def version_files(dist: Path, name: str, version: str, release: dict, extra: tuple[str, ...] = ()) -> VersionRead:
+    """Read one version's ``domain.yaml``, template and *extra* files from its archive beside the index."""
+    import yaml
+
+    from registry_tools.config import LIMITS
+    from registry_tools.packs.files import PACK_FILE, TEMPLATE_FILE
+    from registry_tools.packs.marked_yaml import SafeDateless
+    from registry_tools.site.changes import diff_input
+    from registry_tools.site.readme import read_members
+
+    url = str(release.get("download_url", ""))
+    # A registry built with --base-url links its archives absolutely; the archive is still beside the index.
+    local = dist / "packs" / url.rsplit("/", 1)[-1] if url.startswith(("http://", "https://")) else dist / url
+    top, checksum = f"{name}-{version}", release.get("checksum")
+    members = read_members(local, top, (PACK_FILE, TEMPLATE_FILE, *extra), checksum, LIMITS.max_template_bytes)
+    if not members:
+        return VersionRead(members, None, "its archive is not beside the index or does not match its checksum")
+    try:
+        data = yaml.load(members.get(PACK_FILE, ""), Loader=SafeDateless)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        data = None
+    deployment = data.get("deployment") if isinstance(data, dict) else None
+    wanted = str(deployment.get("template") or TEMPLATE_FILE) if isinstance(deployment, dict) else TEMPLATE_FILE
+    if wanted not in members:
+        members.update(read_members(local, top, (wanted,), checksum, LIMITS.max_template_bytes))
+    return VersionRead(members, data, diff_input(data, members))
 
 
 def _words(value: object) -> str:
@@ -225,18 +283,10 @@ def _external_link(url: object, text: object) -> str:
     return esc(text)
 
 
-def inside_html(domain_yaml: str | None) -> str:
-    """The software, demo workflows and data sources of the latest version (from its archive's domain.yaml)."""
-    if not domain_yaml:
+def inside_html(data: object, found: bool) -> str:
+    """The software, demo workflows and data sources of the latest version (its archive's parsed domain.yaml)."""
+    if not found:
         return "<p>Not shown: this registry's archives are not beside it (see the pack's domain.yaml).</p>"
-    import yaml
-
-    from registry_tools.packs.marked_yaml import SafeDateless
-
-    try:
-        data = yaml.load(domain_yaml, Loader=SafeDateless)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        data = None
     if not isinstance(data, dict):
         return "<p>Not shown: the pack's domain.yaml could not be read.</p>"
     parts = []
@@ -289,17 +339,9 @@ def sizes_table(release: dict) -> str:
 
 
 def versions_table(entry: dict, page_dir: Path, dist: Path) -> str:
-    from registry_tools.packs.semver import Version
-
-    def order(version: str):
-        try:
-            return (1, Version.parse(version)._key())
-        except Exception:  # noqa: BLE001 - an unparsable version sorts first, never breaks the page
-            return (0, ())
-
     lines = ['<div class="arw-versions">\n<table>\n<thead><tr><th>Version</th><th>Date</th><th>Checksum</th>'
              "<th>Download</th></tr></thead>\n<tbody>\n"]
-    for version in sorted(entry["releases"], key=order, reverse=True):
+    for version in sorted(entry["releases"], key=version_order, reverse=True):
         release = entry["releases"][version]
         checksum = str(release.get("checksum", ""))
         label = esc(version) + (" <em>(pre-release)</em>" if release.get("prerelease") else "")
@@ -406,26 +448,55 @@ ARWSTAMPINSIDE
 ## Versions
 
 ARWSTAMPVERSIONS
+
+## What changed { #changes }
+
+ARWSTAMPCHANGES
 """
 STAMP_README = """
 ## README (ARWSTAMPLATEST) { #readme }
 
 ARWSTAMPREADME
 """
-_PLACEHOLDER = re.compile(r"<p>(ARWSTAMP(?:HEAD|SIZES|INSIDE|VERSIONS|README))</p>|(ARWSTAMP[A-Z]+)")
+_PLACEHOLDER = re.compile(r"<p>(ARWSTAMP(?:HEAD|SIZES|INSIDE|VERSIONS|CHANGES|README))</p>|(ARWSTAMP[A-Z]+)")
 _TAG = re.compile(r"<[^>]+>")
+PARALLEL_MIN_PACKS = 200  # below this, starting worker processes costs more than it saves
+MAX_WORKERS = 8
+# Kept out of the search index: diff lines, checksums and whole READMEs would bury the words people search for
+# (description, keywords, software, workflows, data) and make every visitor download megabytes per thousand packs.
+UNSEARCHED = ("ARWSTAMPCHANGES", "ARWSTAMPVERSIONS", "ARWSTAMPREADME")
 
 
-def stamp(template: str, values: dict[str, str]) -> str:
-    """``template`` with every placeholder replaced in one pass (inserted text is never scanned again)."""
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1) or m.group(2)], template)
+class Stamp:
+    """A template split once at its placeholders; ``fill`` joins the parts with a pack's values (inserted text
+    is never scanned again, and the template is not scanned per pack)."""
+
+    def __init__(self, template: str) -> None:
+        pieces = _PLACEHOLDER.split(template)  # text, (group 1, group 2), text, ...
+        self.texts = pieces[::3]
+        self.keys = [a or b for a, b in zip(pieces[1::3], pieces[2::3], strict=True)]
+
+    def fill(self, values: dict[str, str]) -> str:
+        out = [self.texts[0]]
+        for key, text in zip(self.keys, self.texts[1:], strict=True):
+            out += (values[key], text)
+        return "".join(out)
 
 
-def generate_project(dist: Path, project: Path, out: Path, template_dir: Path = TEMPLATE_DIR
-                     ) -> tuple[int, list[str], list[tuple[str, str, dict[str, str]]]]:
-    """Write the mkdocs project for ``dist`` into ``project`` (which must not exist).
+def search_text(values: dict[str, str]) -> dict[str, str]:
+    """The placeholder values as the plain text the search index holds."""
+    def plain(key: str, html_text: str) -> str:
+        if key in ("ARWSTAMPNAME", "ARWSTAMPLATEST"):
+            return html_text
+        return "" if key in UNSEARCHED else " ".join(_TAG.sub(" ", html_text).split())
 
-    Returns (packs, notes, pages): pages are (pack name, stamp kind, placeholder values) for ``stamp_pages``."""
+    return {k: plain(k, v) for k, v in values.items()}
+
+
+def generate_project(dist: Path, project: Path, template_dir: Path = TEMPLATE_DIR
+                     ) -> tuple[dict, list[PackView], list[str]]:
+    """Write the mkdocs project for ``dist`` into ``project`` (which must not exist): the template, the catalog,
+    the home page's counts and the two stamp pages. Returns (index, pack views, notes)."""
     if not (template_dir / "mkdocs.yml").is_file():
         raise SiteError(f"{template_dir} is not a site template (no mkdocs.yml)")
     index = load_registry(dist)
@@ -444,48 +515,84 @@ def generate_project(dist: Path, project: Path, out: Path, template_dir: Path = 
     (docs / "packs").mkdir()
     (docs / "packs" / f"{STAMPS['plain']}.md").write_text(STAMP_PAGE, encoding="utf-8")
     (docs / "packs" / f"{STAMPS['readme']}.md").write_text(STAMP_PAGE + STAMP_README, encoding="utf-8")
-    readme_notes: list[str] = []
-    pages = []
-    for view in views:
-        values = pack_values(view, index, dist, out, readme_notes)
-        pages.append((view.name, "readme" if "ARWSTAMPREADME" in values else "plain", values))
-    if len(readme_notes) > 5:  # one line, not thousands, when the archives are elsewhere
-        readme_notes = [f"{len(readme_notes)} packs have no README in the registry's archives "
-                        f"(first: {readme_notes[0].split(':')[0]})"]
-    return len(views), notes + readme_notes, pages
+    return index, views, notes
 
 
-def stamp_pages(site: Path, pages: list[tuple[str, str, dict[str, str]]]) -> None:
-    """Write every pack page of the built ``site`` from the stamp pages, and their search entries; remove the
-    stamp pages."""
-    templates = {kind: (site / "packs" / slug / "index.html").read_text(encoding="utf-8")
-                 for kind, slug in STAMPS.items()}
+@dataclass(frozen=True)
+class PageJob:
+    """What every pack page needs besides its pack (inherited by forked workers, never pickled)."""
+
+    index: dict
+    dist: Path
+    site: Path
+    out: Path
+    pages: dict[str, Stamp]  # stamp kind -> the page mkdocs rendered for it
+    search: dict[str, list[tuple[dict, Stamp, Stamp]]] | None  # stamp kind -> (entry, title, text) per section
+
+
+_JOB: PageJob | None = None  # set while pack pages are written
+
+
+def _write_pack_page(view: PackView) -> tuple[list[dict], list[str]]:
+    """Write one pack's page; its search entries and notes."""
+    job = _JOB
+    notes: list[str] = []
+    values = pack_values(view, job.index, job.dist, job.out, notes)
+    kind = "readme" if "ARWSTAMPREADME" in values else "plain"
+    page_dir = job.site / "packs" / view.name
+    page_dir.mkdir(exist_ok=True)
+    (page_dir / "index.html").write_text(job.pages[kind].fill(values), encoding="utf-8")
+    if job.search is None:
+        return [], notes
+    text = search_text(values)
+    return [{**entry, "location": f"packs/{view.name}/{entry['location']}", "title": title.fill(text),
+             "text": body.fill(text)} for entry, title, body in job.search[kind]], notes
+
+
+def write_pack_pages(site: Path, views: list[PackView], index: dict, dist: Path, out: Path,
+                     workers: int | None = None) -> list[str]:
+    """Write every pack page of the built ``site`` from its stamp pages, add their search entries, remove the
+    stamp pages; the notes. Each pack reads, parses and diffs all its archives and renders its README, so with
+    many packs the work is spread over one forked process per CPU."""
+    global _JOB
+    pages = {kind: Stamp((site / "packs" / slug / "index.html").read_text(encoding="utf-8"))
+             for kind, slug in STAMPS.items()}
     search_path = site / "search" / "search_index.json"
     search = json.loads(search_path.read_text(encoding="utf-8")) if search_path.is_file() else None
-    entries: dict[str, list[dict]] = {kind: [] for kind in STAMPS}
+    entries: dict[str, list[tuple[dict, Stamp, Stamp]]] | None = None
     if search is not None:
-        docs = []
+        entries, docs = {kind: [] for kind in STAMPS}, []
         for doc in search["docs"]:
             kind = next((k for k, slug in STAMPS.items() if doc["location"].startswith(f"packs/{slug}/")), None)
             if kind:
-                entries[kind].append({**doc, "location": doc["location"][len(f"packs/{STAMPS[kind]}/"):]})
+                entries[kind].append(({**doc, "location": doc["location"][len(f"packs/{STAMPS[kind]}/"):]},
+                                      Stamp(doc["title"]), Stamp(doc["text"])))
             else:
                 docs.append(doc)
         search["docs"] = docs
-    for name, kind, values in pages:
-        page_dir = site / "packs" / name
-        page_dir.mkdir(exist_ok=True)
-        (page_dir / "index.html").write_text(stamp(templates[kind], values), encoding="utf-8")
-        if search is not None:
-            text = {k: v if k in ("ARWSTAMPNAME", "ARWSTAMPLATEST") else " ".join(_TAG.sub(" ", v).split())
-                    for k, v in values.items()}
-            for doc in entries[kind]:
-                search["docs"].append({**doc, "location": f"packs/{name}/{doc['location']}",
-                                       "title": stamp(doc["title"], text), "text": stamp(doc["text"], text)})
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(views) >= PARALLEL_MIN_PACKS else 1
+    _JOB = PageJob(index, dist, site, out, pages, entries)
+    try:
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            results = [_write_pack_page(view) for view in views]
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+
+            chunk = max(1, min(64, len(views) // (workers * 8)))
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(_write_pack_page, views, chunksize=chunk))
+    finally:
+        _JOB = None
+    notes = [note for _, found in results for note in found]
+    if len(notes) > 5:  # one line, not thousands, when the archives are elsewhere
+        notes = [f"{len(notes)} packs have no README in the registry's archives (first: {notes[0].split(':')[0]})"]
     for slug in STAMPS.values():
         shutil.rmtree(site / "packs" / slug)
     if search is not None:
+        search["docs"] += [doc for docs, _ in results for doc in docs]
         search_path.write_text(json.dumps(search, separators=(",", ":")), encoding="utf-8")
+    return notes
 
 
 class _Collect(logging.Handler):
@@ -520,8 +627,9 @@ def run_mkdocs(config_file: Path, site_dir: Path) -> None:
 
 
 def build_site(dist: Path, out: Path | None = None, *, template_dir: Path = TEMPLATE_DIR,
-               keep_project: Path | None = None) -> SiteResult:
-    """Generate and build the site for ``dist`` into ``out`` (default ``dist/site``), replacing it on success."""
+               keep_project: Path | None = None, workers: int | None = None) -> SiteResult:
+    """Generate and build the site for ``dist`` into ``out`` (default ``dist/site``), replacing it on success;
+    ``workers`` processes write the pack pages (default: one per CPU, up to 8, for 200 packs or more)."""
     started = time.monotonic()
     dist = dist.resolve()
     out = (out or dist / "site").resolve()
@@ -535,10 +643,10 @@ def build_site(dist: Path, out: Path | None = None, *, template_dir: Path = TEMP
         project = keep_project.resolve() if keep_project else Path(scratch) / "project"
         if keep_project and project.exists():
             shutil.rmtree(project)
-        packs, notes, stamped = generate_project(dist, project, out, template_dir)
+        index, views, notes = generate_project(dist, project, template_dir)
         built = Path(scratch) / "site"
         run_mkdocs(project / "mkdocs.yml", built)
-        stamp_pages(built, stamped)
+        notes += write_pack_pages(built, views, index, dist, out, workers)
         (built / MARKER).write_text("Built by `aws-research-wizard registry site`; replaced on every build.\n",
                                     encoding="utf-8")
         pages = sum(1 for _ in built.rglob("index.html"))
@@ -546,4 +654,4 @@ def build_site(dist: Path, out: Path | None = None, *, template_dir: Path = TEMP
         if out.exists():
             out.rename(old)
         built.rename(out)
-    return SiteResult(out=out, packs=packs, pages=pages, seconds=time.monotonic() - started, notes=notes)
+    return SiteResult(out=out, packs=len(views), pages=pages, seconds=time.monotonic() - started, notes=notes)
