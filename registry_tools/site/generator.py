@@ -21,6 +21,7 @@ Markdown (they feed the table of contents and the search sections).
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import logging
@@ -580,8 +581,16 @@ def write_pack_pages(site: Path, views: list[PackView], index: dict, dist: Path,
             from concurrent.futures import ProcessPoolExecutor
 
             chunk = max(1, min(64, len(views) // (workers * 8)))
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(_write_pack_page, views, chunksize=chunk))
+            # The workers inherit the index and templates frozen (never scanned, so their pages stay shared) and
+            # run without the cyclic garbage collector: pack pages make almost no cycles (a worker's peak memory
+            # is the same with it), and collections were ~10% of their time.
+            gc.freeze()
+            try:
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=gc.disable) as pool:
+                    results = list(pool.map(_write_pack_page, views, chunksize=chunk))
+            finally:
+                gc.unfreeze()
     finally:
         _JOB = None
     notes = [note for _, found in results for note in found]
