@@ -1,50 +1,21 @@
-/* Catalog filter: reads catalog.json (made from registry.json) and filters every pack by text,
- * category and trust level in memory. Only the first PAGE matching rows are in the table (a
- * "Show more" button and scrolling near the end add more): laying out thousands of table rows at
- * once takes seconds, filtering them in memory takes milliseconds. A row is built once, when
- * first shown. Plain DOM, no framework; all pack text goes through textContent (never innerHTML). */
+/* Catalog filter: reads catalog.json (columns made from registry.json by `registry site`: one array
+ * per field, one entry per pack, sorted by title) and filters every pack by text, category and trust
+ * level in memory. Only the first PAGE matching rows are in the table (a "Show more" button and
+ * scrolling near the end add more): laying out thousands of table rows at once takes seconds (and
+ * the theme measures the page again after it changes), filtering them in memory takes milliseconds.
+ * A row is built once, when first shown. Plain DOM, no framework; all pack text goes through
+ * textContent (never innerHTML). The page loads this script right after the table, before the theme's
+ * own scripts, so the first rows are in place when the theme first lays the page out. */
 (function () {
   "use strict";
 
-  // One formatter for every row: toLocaleString builds a new one per call (slow with thousands of rows).
-  var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
+  // Whole dollars with thousands separators, by hand: toLocaleString builds a formatter per call, and even
+  // one Intl.NumberFormat costs ~50 ms of locale loading before the first row can show.
   function money(n) {
-    return "$" + dollars.format(Math.round(n));
+    return "$" + String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
-  function trustOf(entry, official) {
-    if (official) return "official";
-    return entry.trust_level || "community";
-  }
-
-  function packs(index) {
-    var out = [];
-    [["domains", true], ["community_packs", false]].forEach(function (pair) {
-      var map = index[pair[0]] || {};
-      Object.keys(map).forEach(function (id) {
-        var e = map[id];
-        var release = (e.releases || {})[e.latest_version] || {};
-        var costs = Object.keys(release.sizes || {}).map(function (s) { return release.sizes[s].monthly_usd; });
-        out.push({
-          id: id,
-          title: e.name || id,
-          description: e.description || "",
-          version: e.latest_version,
-          categories: e.categories || [],
-          keywords: e.keywords || [],
-          trust: trustOf(e, pair[1]),
-          status: e.status || "active",
-          low: costs.length ? Math.min.apply(null, costs) : null,
-          high: costs.length ? Math.max.apply(null, costs) : null
-        });
-      });
-    });
-    out.sort(function (a, b) { return a.title.localeCompare(b.title); });
-    return out;
-  }
-
-  var PAGE = 200;  // rows added to the table at a time
+  var PAGE = 50;  // rows added to the table at a time: more than a screen, little to lay out
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -91,20 +62,16 @@
     var count = root.querySelector("#arw-count");
     var status = root.querySelector("#arw-status");
 
-    // catalog.json: the rows the generator precomputed from registry.json (packs() below reads a raw index,
-    // for a site built without it).
     fetch(base + "catalog.json").then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
     }).then(function (data) {
-      var list = Array.isArray(data) ? data : packs(data);
-      var built = [], hay = [], cats = {}, trusts = {}, limit = PAGE, matching = [];
-      list.forEach(function (p) {
-        hay.push([p.id, p.title, p.description, p.categories.join(" "), p.keywords.join(" "), p.trust]
-          .join(" ").toLowerCase());
-        p.categories.forEach(function (c) { cats[c] = (cats[c] || 0) + 1; });
-        trusts[p.trust] = (trusts[p.trust] || 0) + 1;
-      });
+      // data.categories[i] is "|cat1|cat2|"; data.text[i] is the lowercased text the filter matches.
+      var n = data.id.length, built = [], cats = {}, trusts = {}, limit = PAGE, matching = [];
+      for (var i = 0; i < n; i++) {
+        data.categories[i].split("|").forEach(function (c) { if (c) cats[c] = (cats[c] || 0) + 1; });
+        trusts[data.trust[i]] = (trusts[data.trust[i]] || 0) + 1;
+      }
       Object.keys(cats).sort().forEach(function (c) { option(category, c, c + " (" + cats[c] + ")"); });
       Object.keys(trusts).sort().forEach(function (t) { option(trust, t, t + " (" + trusts[t] + ")"); });
       var more = el("button", "md-button arw-more", "Show more");
@@ -112,7 +79,10 @@
       root.appendChild(more);
 
       function rowAt(i) {
-        return built[i] || (built[i] = row(list[i], base));
+        return built[i] || (built[i] = row({
+          id: data.id[i], title: data.title[i], version: data.version[i], trust: data.trust[i],
+          categories: data.categories[i].split("|").filter(Boolean), low: data.low[i], high: data.high[i]
+        }, base));
       }
 
       function render() {
@@ -123,7 +93,7 @@
         tbody.appendChild(frag);
         more.hidden = matching.length <= limit;
         more.textContent = "Show more (" + (matching.length - upto) + " not shown)";
-        count.textContent = matching.length + " of " + list.length + " packs" +
+        count.textContent = matching.length + " of " + n + " packs" +
           (upto < matching.length ? " (first " + upto + " shown)" : "");
       }
 
@@ -131,10 +101,9 @@
         var words = text.value.toLowerCase().split(/\s+/).filter(Boolean);
         var cat = category.value, tr = trust.value;
         matching = [];
-        for (var i = 0; i < list.length; i++) {
-          var p = list[i], ok = true;
-          if (cat && p.categories.indexOf(cat) < 0) ok = false;
-          if (ok && tr && p.trust !== tr) ok = false;
+        var inCat = "|" + cat + "|", hay = data.text;
+        for (var i = 0; i < n; i++) {
+          var ok = !(cat && data.categories[i].indexOf(inCat) < 0) && !(tr && data.trust[i] !== tr);
           for (var w = 0; ok && w < words.length; w++) if (hay[i].indexOf(words[w]) < 0) ok = false;
           if (ok) matching.push(i);
         }
