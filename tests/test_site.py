@@ -203,6 +203,7 @@ def test_catalog_filters_and_pack_pages_in_chromium(served_site, page):
     rows = page.locator("#arw-catalog tbody tr")
     assert sorted(rows.evaluate_all("rows => rows.map(r => r.dataset.pack)")) == sorted(packs)
     assert page.locator("#arw-count").inner_text() == f"{len(packs)} of {len(packs)} packs"
+    assert not page.locator(".arw-more").is_visible()  # every row is shown: nothing more to show
 
     visible = "#arw-catalog tbody tr:not([hidden])"
     page.fill("#arw-filter", "genom")
@@ -228,6 +229,15 @@ def test_catalog_filters_and_pack_pages_in_chromium(served_site, page):
     latest = packs["genomics"]["latest_version"]
     assert page.get_by_text(f"aws-research-wizard config install genomics@{latest}").count() >= 1
     assert page.locator(".arw-sizes tbody tr").count() == len(packs["genomics"]["releases"][latest]["sizes"])
+    # What changed: the newest change unfolded, older ones a click away.
+    newest, older = page.locator(".arw-changes details").nth(0), page.locator(".arw-changes details").nth(1)
+    assert newest.locator(".arw-diff").is_visible() and not older.locator(".arw-diff").is_visible()
+    older.locator("summary").click()
+    assert older.get_by_text("+ large: r7i.12xlarge").is_visible()
+    older.locator("summary").click()
+    page.locator("#changes").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('changes').scrollIntoView()")
+    screenshot(page, "pack-changes.png")
     # The hostile description showed as text and ran nothing.
     page.goto(base + f"packs/{community}/")
     assert HOSTILE in page.locator("article").inner_text()
@@ -288,3 +298,34 @@ def test_a_missing_archive_is_named_in_what_changed(signed_dist, tmp_path):  # n
     changes = changes[changes.index("What changed"):]
     assert "1.2.0 (from 1.1.0): not compared, version 1.1.0: its archive is not beside the index" in changes
     assert "1.1.0 (from 1.0.0): not compared" in changes
+
+
+def test_large_catalog_shows_rows_in_pages_and_filters_them_all(signed_dist, page):  # noqa: F811
+    """120 packs: the table starts with the first 50, "Show more" adds 50, and the filter searches every pack,
+    shown or not."""
+    _, www, _ = signed_dist
+    index = json.loads((www / "registry.json").read_text())
+    genomics = index["domains"]["genomics"]
+    index["domains"] = {f"pack_{n:03d}": {**genomics, "name": f"Pack {n:03d}", "description": f"Synthetic {n:03d}"}
+                        for n in range(119)}
+    (www / "registry.json").write_text(json.dumps(index))
+    result = run("registry", "site", "--registry", str(www))
+    assert result.exit_code == 0, result.output
+    server = CountingServer(www)
+    base = server.start() + "site/"
+    try:
+        page.set_default_timeout(15_000)
+        page.goto(base + "catalog/")
+        page.wait_for_selector("#arw-catalog[data-ready=true]")
+        rows = page.locator("#arw-catalog tbody tr")
+        assert page.locator("#arw-count").inner_text() == "120 of 120 packs (first 50 shown)"
+        shown = rows.evaluate_all("rows => rows.map(r => r.dataset.pack)")
+        assert shown[:3] == [community_name(index), "pack_000", "pack_001"] and len(shown) == 50  # by title
+        page.click(".arw-more")  # 50 more; the button then in view near the end may add the last 20 too
+        page.wait_for_function("document.querySelectorAll('#arw-catalog tbody tr').length >= 100")
+        assert rows.count() in (100, 120)
+        page.fill("#arw-filter", "synthetic 118")  # the last pack by title: not shown before filtering
+        assert rows.evaluate_all("rows => rows.map(r => r.dataset.pack)") == ["pack_118"]
+        assert not page.locator(".arw-more").is_visible()
+    finally:
+        server.stop()
