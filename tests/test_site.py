@@ -106,6 +106,9 @@ def test_generated_pages_search_index_and_no_outside_urls(site):
     search = json.loads((out / "search" / "search_index.json").read_text())
     word = max(re.findall(r"[A-Za-z]{6,}", packs["genomics"]["description"]), key=len)
     assert any(doc["location"].startswith("packs/genomics/") and word in doc["text"] for doc in search["docs"])
+    sections = {doc["location"] for doc in search["docs"] if doc["location"].startswith("packs/genomics/")}
+    assert "packs/genomics/#software-workflows-and-data" in sections
+    assert not sections & {"packs/genomics/#versions", "packs/genomics/#changes", "packs/genomics/#readme"}
 
     # Works offline: no script or stylesheet from anywhere but the site itself.
     for page in out.rglob("*.html"):
@@ -321,11 +324,14 @@ def test_large_catalog_shows_rows_in_pages_and_filters_them_all(signed_dist, pag
         assert page.locator("#arw-count").inner_text() == "120 of 120 packs (first 50 shown)"
         shown = rows.evaluate_all("rows => rows.map(r => r.dataset.pack)")
         assert shown[:3] == [community_name(index), "pack_000", "pack_001"] and len(shown) == 50  # by title
-        page.click(".arw-more")  # 50 more; the button then in view near the end may add the last 20 too
-        page.wait_for_function("document.querySelectorAll('#arw-catalog tbody tr').length >= 100")
-        assert rows.count() in (100, 120)
+        # Clicked where it is: scrolling it into view would let the scroll observer add rows first.
+        page.locator(".arw-more").dispatch_event("click")
+        assert rows.count() == 100 and "first 100 shown" in page.locator("#arw-count").inner_text()
+        page.locator(".arw-more").scroll_into_view_if_needed()  # near the end of the table: the rest appear
+        page.wait_for_function("() => document.querySelectorAll('#arw-catalog tbody tr').length === 120")
+        assert not page.locator(".arw-more").is_visible()
+        page.evaluate("window.scrollTo(0, 0)")
         page.fill("#arw-filter", "synthetic 118")  # the last pack by title: not shown before filtering
         assert rows.evaluate_all("rows => rows.map(r => r.dataset.pack)") == ["pack_118"]
-        assert not page.locator(".arw-more").is_visible()
     finally:
         server.stop()

@@ -1,7 +1,7 @@
 """A pack page's "What changed" section: every version against the one before it, with the client's diff.
 
 For each version of a pack (in semver order) the generator reads ``domain.yaml``
-and the CloudFormation template from the version's archive (``generator.version_files``:
+and the CloudFormation template from the version's archive (``generator.read_version``:
 checksum-checked, never extracted), ``diff_input`` turns them into a ``VersionFiles``, and
 ``changes_html`` diffs each consecutive pair with ``client.diff.diff_packs`` (the
 same comparison as ``config diff NAME@A NAME@B``) and renders the client's text

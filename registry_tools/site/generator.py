@@ -193,7 +193,7 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
 
     history, latest_read = [], None
     for version in sorted(entry["releases"], key=version_order):
-        read = version_files(dist, name, version, entry["releases"][version],
+        read = read_version(dist, name, version, entry["releases"][version],
                              extra=("README.md",) if version == latest else ())
         history.append((version, read.diff_input))
         if version == latest:
@@ -241,7 +241,7 @@ class VersionRead:
     diff_input: object  # changes.VersionFiles | str
 
 
-def version_files(dist: Path, name: str, version: str, release: dict, extra: tuple[str, ...] = ()) -> VersionRead:
+def read_version(dist: Path, name: str, version: str, release: dict, extra: tuple[str, ...] = ()) -> VersionRead:
     """Read one version's ``domain.yaml``, template and *extra* files from its archive beside the index."""
     import yaml
 
@@ -577,6 +577,8 @@ def write_pack_pages(site: Path, views: list[PackView], index: dict, dist: Path,
         entries, docs = {kind: [] for kind in STAMPS}, []
         for doc in search["docs"]:
             kind = next((k for k, slug in STAMPS.items() if doc["location"].startswith(f"packs/{slug}/")), None)
+            if kind and _TAG.sub("", doc["text"]).strip() in UNSEARCHED:
+                continue  # a section with nothing searchable: no entry titled "Versions" for every pack
             if kind:
                 entries[kind].append(({**doc, "location": doc["location"][len(f"packs/{STAMPS[kind]}/"):]},
                                       Stamp(doc["title"]), Stamp(doc["text"])))
