@@ -594,6 +594,17 @@ def write_pack_pages(site: Path, views: list[PackView], index: dict, dist: Path,
         else:
             from concurrent.futures import ProcessPoolExecutor
 
+            # Everything a worker imports is imported before the fork: no child can wait on an import lock that
+            # another thread of this process held at that moment.
+            import cmarkgfm  # noqa: F401
+            import yaml  # noqa: F401
+
+            import registry_tools.client.diff  # noqa: F401
+            import registry_tools.packs.marked_yaml  # noqa: F401
+            import registry_tools.packs.model  # noqa: F401
+            import registry_tools.site.changes  # noqa: F401
+            import registry_tools.site.readme  # noqa: F401
+
             chunk = max(1, min(64, len(views) // (workers * 8)))
             # The workers inherit the index and templates frozen (never scanned, so their pages stay shared) and
             # run without the cyclic garbage collector: pack pages make almost no cycles (a worker's peak memory
