@@ -11,11 +11,13 @@ that size would.
 - build: `aws-research-wizard registry site --registry DIST` timed as a whole
   process, RUNS times; target (issue 8): median <= 15 s for 2,500 packs.
 - catalog: the built site served on 127.0.0.1; headless Chromium (Debian's,
-  driven by Playwright) navigates to catalog/ and the time until the filter
-  input is usable with every pack loaded (`#arw-catalog[data-ready=true]`, the
-  count "N of N packs" shown, the first rows in the table) is measured, RUNS
-  times; target: median <= 1 s. Baseline
-  in the same run: the same page with catalog.js blocked (page load only).
+  driven by Playwright) navigates to catalog/; as soon as every pack is loaded
+  (`#arw-catalog[data-ready=true]`, the count "N of N packs" shown, the first
+  rows in the table) a filter is typed, and the time from navigation start
+  until a frame with its result is drawn is measured on the page's clock, RUNS
+  times; target: median <= 1 s. Also reported: when the script was done, and
+  Playwright's wall time to notice it. Baseline in the same run: the same page
+  with catalog.js blocked, until its load event.
 Writes bench/results/site.json; exits 1 when a target is missed.
 Usage: python bench/bench_site.py [--packs N] [--runs N] [--no-browser]
 """
@@ -103,10 +105,31 @@ def time_build(dist: Path, env: dict, runs: int) -> list[float]:
     return times
 
 
+# Every pack loaded and counted, the first rows in the table (one predicate: each Playwright wait is a round trip).
+READY = ("n => !!document.querySelector('#arw-catalog[data-ready=true]')"
+         " && document.querySelector('#arw-count').textContent.startsWith(n + ' of ' + n + ' packs')"
+         " && document.querySelectorAll('#arw-catalog tbody tr').length > 0")
+# Type a filter the moment the catalog is ready; resolve with [typed, shown, count] once the browser has drawn a
+# frame with its result (times on the page's clock: milliseconds since navigation start).
+TYPE_FILTER = """() => new Promise(done => {
+    const input = document.getElementById('arw-filter'), typed = performance.now();
+    input.value = 'genomics';
+    input.dispatchEvent(new Event('input'));
+    requestAnimationFrame(() => setTimeout(() =>
+        done([typed, performance.now(), document.getElementById('arw-count').textContent]), 0));
+})"""
+PAGE_TIMES = """() => ({ready: performance.getEntriesByName('arw-catalog-ready')[0].startTime,
+    fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,
+    load: performance.getEntriesByType('navigation')[0].loadEventEnd})"""
+
+
 def time_catalog(url: str, packs: int, runs: int) -> dict:
+    """Interactive = a filter typed as soon as every pack is loaded has its result on screen, by the page's
+    clock (Playwright's own waits add 0.3-0.6 s of polling on this machine, so the harness wall time is
+    reported beside it, not used). Baseline: the same page with catalog.js blocked, until its load event."""
     from playwright.sync_api import sync_playwright
 
-    ready, plain = [], []
+    shown, wall, ready, plain = [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -115,32 +138,34 @@ def time_catalog(url: str, packs: int, runs: int) -> dict:
                 page = context.new_page()
                 start = time.perf_counter()
                 page.goto(url, wait_until="commit")
-                page.wait_for_selector("#arw-catalog[data-ready=true]", timeout=30_000)
-                page.wait_for_function(  # every pack loaded and counted, the first rows in the table
-                    "n => document.querySelector('#arw-count').textContent.startsWith(n + ' of ' + n + ' packs')"
-                    " && document.querySelectorAll('#arw-catalog tbody tr').length > 0", arg=packs, timeout=30_000)
+                page.wait_for_function(READY, arg=packs, timeout=30_000)
                 elapsed = (time.perf_counter() - start) * 1000
-                page.fill("#arw-filter", "genomics")  # usable: typing filters every pack at once
-                matched = int(page.locator("#arw-count").inner_text().split()[0])
+                _, shown_at, count = page.evaluate(TYPE_FILTER)
+                matched = int(count.split()[0])
                 if not 0 < matched < packs:
                     sys.exit(f"the filter did not narrow the packs ({matched} of {packs} match)")
+                times = page.evaluate(PAGE_TIMES)
                 context.close()
 
                 context = browser.new_context()
                 context.route("**/catalog.js", lambda route: route.abort())
                 page = context.new_page()
-                start = time.perf_counter()
                 page.goto(url, wait_until="load")
                 page.wait_for_selector("#arw-filter", state="visible")
-                baseline = (time.perf_counter() - start) * 1000
+                baseline = page.evaluate(PAGE_TIMES.replace("performance.getEntriesByName('arw-catalog-ready')[0]"
+                                                            ".startTime", "null"))
                 context.close()
                 if n:
-                    ready.append(elapsed)
-                    plain.append(baseline)
+                    shown.append(shown_at)
+                    wall.append(elapsed)
+                    ready.append(times["ready"])
+                    plain.append(baseline["load"])
         finally:
             browser.close()
-    return {"median_ms": round(statistics.median(ready), 1), "runs_ms": [round(t, 1) for t in ready],
-            "without_script_median_ms": round(statistics.median(plain), 1)}
+    return {"median_ms": round(statistics.median(shown), 1), "runs_ms": [round(t, 1) for t in shown],
+            "script_ready_median_ms": round(statistics.median(ready), 1),
+            "harness_wall_median_ms": round(statistics.median(wall), 1),
+            "without_script_load_median_ms": round(statistics.median(plain), 1)}
 
 
 def main() -> int:
@@ -195,8 +220,11 @@ def main() -> int:
     if "catalog" in result:
         catalog = result["catalog"]
         print(f"catalog interactive, {options.packs:,} rows      median {catalog['median_ms']:7.1f} ms  "
-              f"(target <= {INTERACTIVE_TARGET_MS:.0f} ms; runs {catalog['runs_ms']})")
-        print(f"catalog page without catalog.js      median {catalog['without_script_median_ms']:7.1f} ms")
+              f"(target <= {INTERACTIVE_TARGET_MS:.0f} ms; runs {catalog['runs_ms']}): a filter typed at once "
+              "is on screen")
+        print(f"  catalog script done                median {catalog['script_ready_median_ms']:7.1f} ms; "
+              f"Playwright saw it after {catalog['harness_wall_median_ms']:.1f} ms (wall clock)")
+        print(f"  page without catalog.js loaded     median {catalog['without_script_load_median_ms']:7.1f} ms")
     print("targets met" if met else "TARGET MISSED")
     return 0 if met else 1
 

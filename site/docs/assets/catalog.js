@@ -129,6 +129,7 @@
       }
       apply();
       root.dataset.ready = "true";
+      if (window.performance && performance.mark) performance.mark("arw-catalog-ready");  // for measurements
       status.hidden = true;
     }).catch(function (err) {
       status.textContent = "Could not load catalog.json (" + err.message + ").";
