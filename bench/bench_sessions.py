@@ -17,20 +17,18 @@ import argparse
 import functools
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import EXE, finish, run  # noqa: E402
 
 TARGET_MS = 200.0
-EXE = shutil.which("aws-research-wizard") or str(Path(sys.executable).with_name("aws-research-wizard"))
 STATUSES = ("running", "running", "stopped", "launching", "completed", "failed")
 
 
@@ -42,6 +40,7 @@ def populate(home: Path, count: int) -> None:
     os.environ["ARW_HOME"] = str(home)
     from registry_tools.sessions import model
     from registry_tools.sessions.local import LocalStore
+    from registry_tools.timefmt import format_utc
 
     store = LocalStore()
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -51,10 +50,10 @@ def populate(home: Path, count: int) -> None:
         session = model.Session(
             id="", domain=domain, pack_version="1.2.0", pack_sha256="ab" * 32, title=title,
             stack_name=f"arw-bench-{n}", region="us-east-1", account="123456789012", size="standard",
-            instance_type="r7i.4xlarge", launch_time=model.iso(moment), last_accessed=model.iso(moment),
+            instance_type="r7i.4xlarge", launch_time=format_utc(moment), last_accessed=format_utc(moment),
             status=STATUSES[n % len(STATUSES)], parameters={"InstanceType": "r7i.4xlarge", "RootVolumeGiB": "500"},
             instance_ids=(f"i-{n:017x}",),
-            monitoring=tuple({"time": model.iso(moment + timedelta(minutes=k)), "cpu": 40.0 + k, "cost_usd": 0.1 * k}
+            monitoring=tuple({"time": format_utc(moment + timedelta(minutes=k)), "cpu": 40.0 + k, "cost_usd": 0.1 * k}
                              for k in range(n % 5)))
         store.create(functools.partial(with_id, session, moment))
 
@@ -65,15 +64,6 @@ def with_id(session, moment: datetime, attempt: int):
     from registry_tools.sessions import model
 
     return replace(session, id=model.session_id(session.domain, moment, attempt))
-
-
-def timed(args: list[str], env: dict) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(args, env=env, capture_output=True, text=True)
-    elapsed = (time.perf_counter() - start) * 1000
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return elapsed
 
 
 def main() -> int:
@@ -88,10 +78,10 @@ def main() -> int:
         listing, listing_json, rebuild = [], [], []
         registry = home / "sessions" / "active_sessions.json"
         for _ in range(options.runs):
-            listing.append(timed([EXE, "sessions", "list"], env))
-            listing_json.append(timed([EXE, "sessions", "list", "--all", "--json"], env))
+            listing.append(run([EXE, "sessions", "list"], env))
+            listing_json.append(run([EXE, "sessions", "list", "--all", "--json"], env))
             registry.unlink()
-            rebuild.append(timed([EXE, "sessions", "list"], env))
+            rebuild.append(run([EXE, "sessions", "list"], env))
         rows = json.loads(subprocess.run([EXE, "sessions", "list", "--all", "--json"], env=env, capture_output=True,
                                          text=True, check=True).stdout)
         if len(rows) != options.sessions:
@@ -101,14 +91,10 @@ def main() -> int:
               "median_ms": round(median, 1), "all_json_median_ms": round(median_json, 1),
               "baseline_rebuild_median_ms": round(baseline, 1), "speedup": round(baseline / median, 1),
               "targets": {"median_ms_max": TARGET_MS}, "met": median <= TARGET_MS}
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "sessions.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"sessions list ({options.sessions:,} sessions)      median {median:7.1f} ms  (target <= {TARGET_MS:.0f} ms)")
-    print(f"sessions list --all --json           median {median_json:7.1f} ms")
-    print(f"without active_sessions.json (rebuild) median {baseline:7.1f} ms  -> registry {result['speedup']}x faster")
-    print("targets met" if result["met"] else "TARGET MISSED")
-    return 0 if result["met"] else 1
+    return finish("sessions", result, [
+        f"sessions list ({options.sessions:,} sessions)      median {median:7.1f} ms  (target <= {TARGET_MS:.0f} ms)",
+        f"sessions list --all --json           median {median_json:7.1f} ms",
+        f"without active_sessions.json (rebuild) median {baseline:7.1f} ms  -> registry {result['speedup']}x faster"])
 
 
 if __name__ == "__main__":

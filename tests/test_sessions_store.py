@@ -27,11 +27,11 @@ from registry_tools.sessions.model import (
     add_samples,
     archive,
     finish,
-    iso,
     session_id,
     touch,
 )
 from registry_tools.sessions.s3 import S3Store, parse_state_url
+from registry_tools.timefmt import format_utc as iso
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"

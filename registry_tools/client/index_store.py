@@ -24,11 +24,12 @@ from pathlib import Path
 
 from registry_tools.build.layout import INDEX_JSON
 from registry_tools.client.settings import Registry
-from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_index, parse_time
+from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_index
 from registry_tools.config import LIMITS, state_dir
 from registry_tools.fetch.dist import index_url
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
 from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
+from registry_tools.timefmt import format_utc, parse_utc
 
 NOTICE_PREFIX = {"note": "note", "expired": "warning", "failed": "warning"}  # how each kind of notice is shown
 
@@ -64,10 +65,6 @@ def cache_dir(registry: Registry) -> Path:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Cache:
@@ -112,7 +109,7 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
     meta = cache.meta()
     cached = cache.read(meta)
     highest = meta.get("highest_serial")
-    fetched_at = parse_time(meta["fetched_at"]) if meta.get("fetched_at") else None
+    fetched_at = parse_utc(meta["fetched_at"]) if meta.get("fetched_at") else None
 
     def from_cache(source: str, notice: str | None = None) -> LoadedIndex:
         data, signature = cached
@@ -133,7 +130,7 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
                                etag=meta.get("etag") if cached else None,
                                last_modified=meta.get("last_modified") if cached else None)
         if response.status == 304 and cached:
-            meta = cache.touch(meta, fetched_at=_iso(now))
+            meta = cache.touch(meta, fetched_at=format_utc(now))
             fetched_at = now
             return from_cache("not-modified")
         signature = fetcher.get(url + registry.trust.suffix, LIMITS.max_signature_bytes).content
@@ -145,7 +142,7 @@ def load_index(registry: Registry, *, refresh: bool = False, offline: bool = Fal
 
     trusted = _check(registry, response.content, signature, highest, now, allow_expired)
     digest = cache.store(response.content, signature, {
-        "etag": response.etag, "last_modified": response.last_modified, "fetched_at": _iso(now),
+        "etag": response.etag, "last_modified": response.last_modified, "fetched_at": format_utc(now),
         "serial": trusted.serial, "highest_serial": max(trusted.serial, highest or 0), "url": url,
     })
     return LoadedIndex(registry, trusted, "network", now, digest)

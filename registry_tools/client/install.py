@@ -27,6 +27,7 @@ from registry_tools.config import LIMITS, state_dir
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
 from registry_tools.fsutil import pid_alive, replace_dir
 from registry_tools.packs.semver import Version, highest_stable
+from registry_tools.timefmt import format_utc
 
 RECEIPT = ".arw-receipt.json"
 MAX_ENTRIES = 200
@@ -150,7 +151,7 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
         _extract(archive, staging, f"{name}-{version}")
         _check_pack(staging, name, version)
         receipt = Receipt(name, version, got, len(data), signer, entry.registry, index.registry.location,
-                          entry.trust, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), file_digests(staging))
+                          entry.trust, format_utc(datetime.now(UTC)), file_digests(staging))
         (staging / RECEIPT).write_text(json.dumps(receipt.to_dict(), indent=2) + "\n", encoding="utf-8")
         replace_dir(staging, target)
         return receipt

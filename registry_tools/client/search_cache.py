@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from registry_tools.client.search import SearchIndex
 from registry_tools.home import config_text, state_dir_name
+from registry_tools.timefmt import format_utc, parse_utc
 
 MAGIC = b"ARW-SEARCH 1\n"
 INDEX_FILE = "registry.json"  # registry_tools.build.layout.INDEX_JSON
@@ -46,10 +47,6 @@ def _cache_root() -> str:
 
 def _snapshot_path(selection: str) -> str:
     return os.path.join(_cache_root(), "search", selection + ".bin")
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def source_state(registry: str) -> dict | None:
@@ -79,7 +76,7 @@ def save(selection: str, config_text: str | None, interval_hours: float, sources
         state = source_state(registry)
         if state is None or state["sha256"] != digest:
             return False
-        states.append({**state, "expires": expires.astimezone(UTC).isoformat()})
+        states.append({**state, "expires": format_utc(expires)})
     snap = index.snapshot()
     names = [state["name"] for state in states]
     texts = [*snap.pop("texts"), _SEP.join(snap.pop("trusts")), _SEP.join(snap.pop("versions"))]
@@ -104,7 +101,7 @@ def _current(header: dict, now: datetime) -> bool:
     for recorded in header["sources"]:
         state = source_state(recorded["name"])
         if (state is None or any(state[k] != recorded[k] for k in ("sha256", "size", "mtime_ns"))
-                or now - _parse_time(state["fetched_at"]) >= window or now > _parse_time(recorded["expires"])):
+                or now - parse_utc(state["fetched_at"]) >= window or now > parse_utc(recorded["expires"])):
             return False
     return True
 

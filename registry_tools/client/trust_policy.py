@@ -34,10 +34,6 @@ class TrustedIndex:
         return describe_age(now - self.expires) if self.expired else ""
 
 
-def parse_time(text: str) -> datetime:
-    return parse_utc(text)
-
-
 def describe_age(delta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
@@ -54,7 +50,7 @@ def check_index(data: bytes, signature: bytes | None, verifier: Verifier, *, reg
     try:
         index = json.loads(data)
         serial = int(index["serial"])
-        expires = parse_time(index["expires"])
+        expires = parse_utc(index["expires"])
         if not isinstance(index.get("domains"), dict) or not isinstance(index.get("community_packs"), dict):
             raise ValueError("missing domains/community_packs")
     except (ValueError, KeyError, TypeError) as exc:

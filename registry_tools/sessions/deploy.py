@@ -22,6 +22,7 @@ from registry_tools.deploy.aws import AwsError, Clients, Stacks, Target, account
 from registry_tools.sessions import model
 from registry_tools.sessions.interface import SessionStore
 from registry_tools.sessions.model import Observation, Session
+from registry_tools.timefmt import format_utc
 
 if TYPE_CHECKING:  # the pack loader (jsonschema, yaml) is not needed to list or resume sessions
     from registry_tools.packs.loader import LoadedPack
@@ -110,8 +111,8 @@ def new_session(loaded: LoadedPack, sha256: str, chosen: Plan, account: str, san
     session_id = model.session_id(pack.name, now, attempt)
     return Session(id=session_id, domain=pack.name, pack_version=str(pack.version), pack_sha256=sha256,
                    title=pack.title, stack_name=stack_name_for(session_id), region=chosen.region, account=account,
-                   size=chosen.size.name, instance_type=chosen.instance_type, launch_time=model.iso(now),
-                   last_accessed=model.iso(now), sandbox=sandbox, parameters=dict(chosen.parameters))
+                   size=chosen.size.name, instance_type=chosen.instance_type, launch_time=format_utc(now),
+                   last_accessed=format_utc(now), sandbox=sandbox, parameters=dict(chosen.parameters))
 
 
 @dataclass(frozen=True)

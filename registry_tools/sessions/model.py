@@ -33,14 +33,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def iso(moment: datetime) -> str:
-    return format_utc(moment)
-
-
-def parse_time(text: str) -> datetime:
-    return parse_utc(text)
-
-
 def session_id(domain: str, moment: datetime, attempt: int = 0) -> str:
     """``ses_<domain>_<YYYYMMDD>_<HHMM>``; the *attempt*-th retry after a clash adds ``_<n>``."""
     base = f"ses_{re.sub(r'[^a-z0-9]+', '_', domain.lower()).strip('_') or 'pack'}_{moment.astimezone(UTC):%Y%m%d_%H%M}"
@@ -141,7 +133,7 @@ class Session:
             raise SessionError(f"unknown session status {session.status!r} (expected one of {', '.join(STATUSES)})")
         for stamp in (session.launch_time, session.last_accessed):
             try:
-                parse_time(stamp)
+                parse_utc(stamp)
             except ValueError:
                 raise SessionError(f"not a time: {stamp!r} (expected like 2026-06-28T16:47:00Z)") from None
         return session
@@ -231,13 +223,13 @@ def finish(session: Session, status: str, now: datetime, *, reason: str | None =
         raise ValueError(status)
     if session.status in FINISHED:
         return session
-    return replace(session, status=status, ended_at=iso(now), failure_reason=reason if status == FAILED else None,
+    return replace(session, status=status, ended_at=format_utc(now), failure_reason=reason if status == FAILED else None,
                    failing_resource=resource if status == FAILED else None,
                    status_reason=status_reason or session.status_reason)
 
 
 def touch(session: Session, now: datetime) -> Session:
-    return replace(session, last_accessed=iso(now))
+    return replace(session, last_accessed=format_utc(now))
 
 
 def archive(session: Session, force: bool = False) -> Session:
@@ -272,7 +264,7 @@ def cleanup_candidates(summaries: Iterable[Mapping], now: datetime, older_than: 
         if row.get("status") not in FINISHED:
             continue
         try:
-            last = parse_time(str(row.get("last_accessed")))
+            last = parse_utc(str(row.get("last_accessed")))
         except ValueError:
             continue
         if now - last >= older_than:
