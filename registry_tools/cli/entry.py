@@ -14,6 +14,19 @@ import sys
 
 HELP_FLAGS = ("--help", "-h")
 VERSION_FLAGS = ("--version", "-V")
+# command path -> the module whose ``run(ARGS)`` answers it without click when it can (False: click must)
+FAST_PATHS = {("config", "search"): "fast_search", ("config", "install"): "fast_install",
+              ("sessions", "list"): "fast_sessions", ("deploy", "sessions", "list"): "fast_sessions"}
+
+
+def _fast_path(args: list[str]) -> bool:
+    """Whether a fast path answered *args* (the command path and its arguments)."""
+    for path, module in FAST_PATHS.items():
+        if tuple(args[:len(path)]) == path:
+            from importlib import import_module
+
+            return import_module(f"registry_tools.cli.{module}").run(args[len(path):])
+    return False
 
 
 def _wrap(text: str, width: int, indent: str) -> list[str]:
@@ -81,48 +94,24 @@ def main() -> None:
 
         sys.stdout.write(f"{PROG}, version {__version__}\n")
         return
-    if args[:2] == ["sessions", "list"] or args[:3] == ["deploy", "sessions", "list"]:
-        from registry_tools.cli import fast_sessions
-
-        if fast_sessions.run(args[2:] if args[0] == "sessions" else args[3:]):
-            return
-    if args[:2] == ["config", "search"]:
-        from registry_tools.cli import fast_search
-
-        if fast_search.run(args[2:]):
-            return
-    if args[:2] == ["config", "install"]:
-        from registry_tools.cli import fast_install
-
-        if fast_install.run(args[2:]):
-            return
+    if _fast_path(args):
+        return
     from registry_tools.cli.main import main as click_main
 
     click_main()
 
 
 def config_main() -> None:
-    if sys.argv[1:2] == ["search"]:
-        from registry_tools.cli import fast_search
-
-        if fast_search.run(sys.argv[2:]):
-            return
-    if sys.argv[1:2] == ["install"]:
-        from registry_tools.cli import fast_install
-
-        if fast_install.run(sys.argv[2:]):
-            return
+    if _fast_path(["config", *sys.argv[1:]]):
+        return
     from registry_tools.cli.main import config_main as click_config_main
 
     click_config_main()
 
 
 def deploy_main() -> None:
-    if sys.argv[1:3] == ["sessions", "list"]:
-        from registry_tools.cli import fast_sessions
-
-        if fast_sessions.run(sys.argv[3:]):
-            return
+    if _fast_path(["deploy", *sys.argv[1:]]):
+        return
     from registry_tools.cli.deploy_cmd import main as click_deploy_main
 
     click_deploy_main()
