@@ -576,7 +576,7 @@ def site_cmd(dist: Path, out: Path | None, template: Path | None, serve: bool, p
 
     Pages: home with pack counts, a filterable catalog of every pack, and one
     page per pack with every version, its sizes and costs, install and deploy
-    commands and its README. Download links are relative to REGISTRY, so serve
+    commands, its README and what changed from each previous version. Download links are relative to REGISTRY, so serve
     the site from inside the registry (the default --out) or next to it.
     """
     from registry_tools.site.generator import TEMPLATE_DIR, SiteError, build_site

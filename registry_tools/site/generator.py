@@ -66,6 +66,12 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def html_table(css: str, rows, headers: tuple[str, ...] = ()) -> str:
+    """``<div class=css>`` around a table: *headers* (HTML) as its head row, *rows* (whole ``<tr>`` lines) as its body."""
+    head = "<thead><tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr></thead>\n" if headers else ""
+    return f'<div class="{css}">\n<table>\n{head}<tbody>\n{"".join(rows)}</tbody>\n</table>\n</div>\n'
+
+
 def load_registry(dist: Path) -> dict:
     path = dist / "registry.json"
     if not path.is_file():
@@ -185,9 +191,7 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
         ("Regions", esc(", ".join(map(str, release.get("regions") or []))) or "n/a"),
         ("Monthly cost", esc(cost_range(release))),
     ]
-    parts.append('<div class="arw-facts">\n<table>\n<tbody>\n')
-    parts.extend(f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)
-    parts.append("</tbody>\n</table>\n</div>\n")
+    parts.append(html_table("arw-facts", (f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)))
 
     from registry_tools.site.changes import changes_html
 
@@ -277,6 +281,10 @@ def _words(value: object) -> str:
     return str(value)
 
 
+def _minutes(value: object) -> str:
+    return f"{value} min" if value else ""
+
+
 def _external_link(url: object, text: object) -> str:
     url = str(url or "")
     if url.startswith(("https://", "http://")):
@@ -293,45 +301,38 @@ def inside_html(data: object, found: bool) -> str:
     parts = []
     software = data.get("software")
     if isinstance(software, dict) and software:
-        parts.append('<h3>Software</h3>\n<div class="arw-facts">\n<table>\n<tbody>\n')
-        parts.extend(f"<tr><th>{esc(k.replace('_', ' '))}</th><td>{esc(_words(v))}</td></tr>\n"
-                     for k, v in software.items())
-        parts.append("</tbody>\n</table>\n</div>\n")
+        parts.append("<h3>Software</h3>\n" + html_table("arw-facts", (
+            f"<tr><th>{esc(k.replace('_', ' '))}</th><td>{esc(_words(v))}</td></tr>\n" for k, v in software.items())))
     workflows = [w for w in data.get("workflows") or [] if isinstance(w, dict)]
     if workflows:
-        parts.append('<h3>Demo workflows</h3>\n<div class="arw-workflows">\n<table>\n<thead><tr><th>Workflow</th>'
-                     "<th>What it does</th><th>Size</th><th>Runtime</th><th>Input data</th></tr></thead>\n<tbody>\n")
-        for w in workflows:
-            minutes = w.get("expected_runtime_minutes")
-            parts.append(f"<tr><td><code>{esc(w.get('name', ''))}</code></td><td>{esc(w.get('description', ''))}</td>"
-                         f"<td>{esc(w.get('size', ''))}</td><td>{esc(f'{minutes} min' if minutes else '')}</td>"
-                         f"<td>{esc(_words(w.get('input_data') or []))}</td></tr>\n")
-        parts.append("</tbody>\n</table>\n</div>\n")
+        parts.append("<h3>Demo workflows</h3>\n" + html_table("arw-workflows", (
+            f"<tr><td><code>{esc(w.get('name', ''))}</code></td><td>{esc(w.get('description', ''))}</td>"
+            f"<td>{esc(w.get('size', ''))}</td><td>{esc(_minutes(w.get('expected_runtime_minutes')))}</td>"
+            f"<td>{esc(_words(w.get('input_data') or []))}</td></tr>\n" for w in workflows),
+            ("Workflow", "What it does", "Size", "Runtime", "Input data")))
     sources = [d for d in data.get("data_sources") or [] if isinstance(d, dict)]
     if sources:
-        parts.append('<h3>Data sources</h3>\n<div class="arw-data">\n<table>\n<thead><tr><th>Data</th><th>Location</th>'
-                     "<th>Region</th><th>Description</th></tr></thead>\n<tbody>\n")
-        for d in sources:
-            parts.append(f"<tr><td>{_external_link(d.get('registry_url'), d.get('name', ''))}</td>"
-                         f"<td><code>{esc(d.get('location', ''))}</code></td><td>{esc(d.get('region') or '')}</td>"
-                         f"<td>{esc(d.get('description', ''))}</td></tr>\n")
-        parts.append("</tbody>\n</table>\n</div>\n")
+        parts.append("<h3>Data sources</h3>\n" + html_table("arw-data", (
+            f"<tr><td>{_external_link(d.get('registry_url'), d.get('name', ''))}</td>"
+            f"<td><code>{esc(d.get('location', ''))}</code></td><td>{esc(d.get('region') or '')}</td>"
+            f"<td>{esc(d.get('description', ''))}</td></tr>\n" for d in sources),
+            ("Data", "Location", "Region", "Description")))
     return "".join(parts) or "<p>The pack lists no software, workflows or data sources.</p>"
 
 
 def sizes_table(release: dict) -> str:
     default = release.get("default_size")
-    lines = ['<div class="arw-sizes">\n<table>\n<thead><tr><th>Size</th><th>Instance type</th><th>vCPUs</th>'
-             "<th>Memory (GiB)</th><th>GPUs</th><th>Storage (GiB)</th><th>Monthly cost (USD)</th></tr></thead>\n<tbody>\n"]
+    rows = []
     for size_name, size in release["sizes"].items():
         if not isinstance(size, dict):
             continue
         label = esc(size_name) + (" <em>(default)</em>" if size_name == default else "")
-        lines.append(f"<tr><td>{label}</td><td><code>{esc(size.get('instance_type', ''))}</code></td>"
-                     f"<td>{esc(size.get('vcpus', ''))}</td><td>{esc(size.get('memory_gib', ''))}</td>"
-                     f"<td>{esc(size.get('gpus', 0))}</td><td>{esc(size.get('storage_gib', ''))}</td>"
-                     f'<td class="arw-cost">{esc(money(size.get("monthly_usd")))}</td></tr>\n')
-    lines.append("</tbody>\n</table>\n</div>\n\n")
+        rows.append(f"<tr><td>{label}</td><td><code>{esc(size.get('instance_type', ''))}</code></td>"
+                    f"<td>{esc(size.get('vcpus', ''))}</td><td>{esc(size.get('memory_gib', ''))}</td>"
+                    f"<td>{esc(size.get('gpus', 0))}</td><td>{esc(size.get('storage_gib', ''))}</td>"
+                    f'<td class="arw-cost">{esc(money(size.get("monthly_usd")))}</td></tr>\n')
+    lines = [html_table("arw-sizes", rows, ("Size", "Instance type", "vCPUs", "Memory (GiB)", "GPUs", "Storage (GiB)",
+                                            "Monthly cost (USD)")), "\n"]
     assumptions = release.get("cost_assumptions") or {}
     lines.append(f"<p><small>On-demand prices of {esc(assumptions.get('price_date', 'n/a'))} in "
                  f"{esc(assumptions.get('region', 'n/a'))}, {esc(assumptions.get('hours_per_month', 730))} hours a "
@@ -340,8 +341,7 @@ def sizes_table(release: dict) -> str:
 
 
 def versions_table(entry: dict, page_dir: Path, dist: Path) -> str:
-    lines = ['<div class="arw-versions">\n<table>\n<thead><tr><th>Version</th><th>Date</th><th>Checksum</th>'
-             "<th>Download</th></tr></thead>\n<tbody>\n"]
+    rows = []
     for version in sorted(entry["releases"], key=version_order, reverse=True):
         release = entry["releases"][version]
         checksum = str(release.get("checksum", ""))
@@ -352,11 +352,10 @@ def versions_table(entry: dict, page_dir: Path, dist: Path) -> str:
                          f" ({release.get('size', 0) if isinstance(release.get('size'), int) else 0:,} bytes)")
         if release.get("signature_url"):
             links.append(f'<a href="{esc(_link(str(release["signature_url"]), page_dir, dist))}">signature</a>')
-        lines.append(f"<tr><td>{label}</td><td>{esc(str(release.get('created', ''))[:10])}</td>"
-                     f'<td class="arw-checksum">{esc(checksum) if _CHECKSUM.match(checksum) else "n/a"}</td>'
-                     f"<td>{' · '.join(links)}</td></tr>\n")
-    lines.append("</tbody>\n</table>\n</div>\n\n")
-    return "".join(lines)
+        rows.append(f"<tr><td>{label}</td><td>{esc(str(release.get('created', ''))[:10])}</td>"
+                    f'<td class="arw-checksum">{esc(checksum) if _CHECKSUM.match(checksum) else "n/a"}</td>'
+                    f"<td>{' · '.join(links)}</td></tr>\n")
+    return html_table("arw-versions", rows, ("Version", "Date", "Checksum", "Download")) + "\n"
 
 
 def catalog_page(count: int) -> str:
@@ -417,9 +416,8 @@ def counts_html(views: list[PackView]) -> str:
             by_category[str(category)] = by_category.get(str(category), 0) + 1
 
     def table(heading: str, counts: dict[str, int]) -> str:
-        rows = "".join(f"<tr><td>{esc(k)}</td><td>{v}</td></tr>\n" for k, v in sorted(counts.items()))
-        return (f'<div class="arw-counts">\n<table>\n<thead><tr><th>{heading}</th><th>Packs</th></tr></thead>\n'
-                f"<tbody>\n{rows}</tbody>\n</table>\n</div>\n")
+        return html_table("arw-counts", (f"<tr><td>{esc(k)}</td><td>{v}</td></tr>\n" for k, v in sorted(counts.items())),
+                          (heading, "Packs"))
 
     return (f'<p id="arw-total">{len(views)} packs.</p>\n\n' + table("Trust level", by_trust) + "\n"
             + table("Category", by_category))
