@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 import os
 import shutil
 import subprocess
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from common import finish  # noqa: E402
 
 from registry_tools.packs.repository import discover  # noqa: E402
 
@@ -87,13 +88,10 @@ def main() -> int:
         "targets": {"build_max_s": TARGET_S, "byte_identical": True},
         "met": first_s <= TARGET_S and identical,
     }
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "build.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"registry validate (fills the caches)  {validate_s:8.2f} s")
-    print(f"registry build, {args.packs} packs          {first_s:8.2f} s   (target <= {TARGET_S:.0f} s)")
-    print(f"rebuild                               {second_s:8.2f} s   byte-identical: {identical}")
-    print("targets met" if result["met"] else "TARGET MISSED")
-    return 0 if result["met"] else 1
+    return finish("build", result, [
+        f"registry validate (fills the caches)  {validate_s:8.2f} s",
+        f"registry build, {args.packs} packs          {first_s:8.2f} s   (target <= {TARGET_S:.0f} s)",
+        f"rebuild                               {second_s:8.2f} s   byte-identical: {identical}"])
 
 
 if __name__ == "__main__":

@@ -9,19 +9,17 @@ Writes bench/results/cli_help.json and exits 1 when a target is missed.
 
 from __future__ import annotations
 
-import json
-import shutil
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from common import EXE, finish
 
 RUNS = 15
 WARMUP = 2
 TARGET_MS = 80.0
 TARGET_RATIO = 8.0
-HERE = Path(__file__).resolve().parent
 
 EAGER = ("import boto3, cfnlint.api, httpx, sigstore.verify, sigstore.sign; "
          "import sys; from registry_tools.cli.main import main; sys.argv = ['aws-research-wizard', '--help']; main()")
@@ -34,8 +32,7 @@ def _time(cmd: list[str]) -> float:
 
 
 def main() -> int:
-    exe = shutil.which("aws-research-wizard") or str(Path(sys.executable).with_name("aws-research-wizard"))
-    lazy_cmd = [exe, "--help"]
+    lazy_cmd = [EXE, "--help"]
     eager_cmd = [sys.executable, "-c", EAGER]
     for _ in range(WARMUP):
         _time(lazy_cmd)
@@ -55,14 +52,10 @@ def main() -> int:
         "targets": {"median_ms_max": TARGET_MS, "speedup_min": TARGET_RATIO},
         "met": lazy_ms <= TARGET_MS and ratio >= TARGET_RATIO,
     }
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "cli_help.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"aws-research-wizard --help   median {lazy_ms:7.1f} ms  (target <= {TARGET_MS:.0f} ms)")
-    print(f"eager-import baseline        median {eager_ms:7.1f} ms")
-    print(f"speed-up                     {ratio:7.1f}x     (target >= {TARGET_RATIO:.0f}x)")
-    print("targets met" if result["met"] else "TARGET MISSED")
-    return 0 if result["met"] else 1
+    return finish("cli_help", result, [
+        f"aws-research-wizard --help   median {lazy_ms:7.1f} ms  (target <= {TARGET_MS:.0f} ms)",
+        f"eager-import baseline        median {eager_ms:7.1f} ms",
+        f"speed-up                     {ratio:7.1f}x     (target >= {TARGET_RATIO:.0f}x)"])
 
 
 if __name__ == "__main__":

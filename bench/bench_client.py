@@ -23,24 +23,16 @@ Usage: python bench/bench_client.py [--packs N] [--runs N] [--skip-pure-yaml]
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import arw, finish, run, serve  # noqa: E402
 from synth_registry import synthesize  # noqa: E402
 
 SEARCH_TARGET_MS = 150.0
@@ -48,35 +40,10 @@ SEARCH_TARGET_RATIO = 20.0
 INSTALL_TARGET_MS = 400.0
 QUERIES = ("genomics", "variant calling", "climat", "ocean atmosphere model", "protein structure prediction",
            "single cell", "xyzzy")
-EXE = shutil.which("aws-research-wizard") or str(Path(sys.executable).with_name("aws-research-wizard"))
 # What any install must import: httpx (without its CLI, as registry_tools.fetch.http does) and a plain-HTTP
 # transport, yaml (config, pins), cryptography's Ed25519.
 FLOOR = ("import sys, types; sys.modules['httpx._main'] = types.ModuleType('httpx._main'); import httpx, yaml; "
          "import cryptography.hazmat.primitives.asymmetric.ed25519; httpx.HTTPTransport(verify=False)")
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def serve(directory: Path) -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-def run(args: list[str], env: dict, check: bool = True) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
-    elapsed = (time.perf_counter() - start) * 1000
-    if check and result.returncode not in (0,):
-        sys.exit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return elapsed
-
-
-def arw(*args: str) -> list[str]:
-    return [EXE, *args]
 
 
 def client_home(base: Path, name: str, url: str, key: Path) -> dict:
@@ -112,19 +79,15 @@ def main() -> int:
     search, install = result["search"], result["install"]
     result["met"] = (search["median_ms"] <= SEARCH_TARGET_MS and search["speedup"] >= SEARCH_TARGET_RATIO
                      and install["median_ms"] <= INSTALL_TARGET_MS)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "client.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"config search, {options.packs:,} packs   median {search['median_ms']:7.1f} ms  "
-          f"(target <= {SEARCH_TARGET_MS:.0f} ms; slowest query median {search['slowest_query_ms']:.1f} ms)")
-    print(f"PyYAML {search['baseline']} of registry.yaml  {search['baseline_ms']:9.1f} ms  -> "
-          f"{search['speedup']:.1f}x (target >= {SEARCH_TARGET_RATIO:.0f}x)")
-    print(f"libyaml CSafeLoader of registry.yaml   {search['csafeloader_ms']:9.1f} ms")
-    print(f"config install (warm index)   median {install['median_ms']:7.1f} ms  (target <= {INSTALL_TARGET_MS:.0f} ms)")
-    print(f"config install (cold index)   median {install['cold_median_ms']:7.1f} ms")
-    print(f"import floor (httpx, yaml, cryptography only) {install['import_floor_ms']:.1f} ms")
-    print("targets met" if result["met"] else "TARGET MISSED")
-    return 0 if result["met"] else 1
+    return finish("client", result, [
+        f"config search, {options.packs:,} packs   median {search['median_ms']:7.1f} ms  "
+        f"(target <= {SEARCH_TARGET_MS:.0f} ms; slowest query median {search['slowest_query_ms']:.1f} ms)",
+        f"PyYAML {search['baseline']} of registry.yaml  {search['baseline_ms']:9.1f} ms  -> "
+        f"{search['speedup']:.1f}x (target >= {SEARCH_TARGET_RATIO:.0f}x)",
+        f"libyaml CSafeLoader of registry.yaml   {search['csafeloader_ms']:9.1f} ms",
+        f"config install (warm index)   median {install['median_ms']:7.1f} ms  (target <= {INSTALL_TARGET_MS:.0f} ms)",
+        f"config install (cold index)   median {install['cold_median_ms']:7.1f} ms",
+        f"import floor (httpx, yaml, cryptography only) {install['import_floor_ms']:.1f} ms"])
 
 
 def bench_search(base: Path, url: str, key: Path, big: Path, options) -> dict:

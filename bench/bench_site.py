@@ -37,12 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_client import EXE, arw, run, serve  # noqa: E402
+from common import EXE, arw, finish, run, serve  # noqa: E402
 from synth_registry import synthesize  # noqa: E402
 
 from registry_tools.signing.keys import KeySigner  # noqa: E402
@@ -210,23 +207,19 @@ def main() -> int:
     if "catalog" in result:
         met = met and result["catalog"]["median_ms"] <= INTERACTIVE_TARGET_MS
     result["met"] = met
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "site.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"registry site, {options.packs:,} packs ({pages:,} pages)  median {build['median_s']:6.2f} s  "
-          f"(target <= {BUILD_TARGET_S:.0f} s; runs {build['runs_s']})")
-    print(f"registry site, {small_count:,} packs (baseline)       median {build['baseline_median_s']:6.2f} s  "
-          f"-> {build['per_pack_ms']} ms per extra pack")
+    lines = [f"registry site, {options.packs:,} packs ({pages:,} pages)  median {build['median_s']:6.2f} s  "
+             f"(target <= {BUILD_TARGET_S:.0f} s; runs {build['runs_s']})",
+             f"registry site, {small_count:,} packs (baseline)       median {build['baseline_median_s']:6.2f} s  "
+             f"-> {build['per_pack_ms']} ms per extra pack"]
     if "catalog" in result:
         catalog = result["catalog"]
-        print(f"catalog interactive, {options.packs:,} rows      median {catalog['median_ms']:7.1f} ms  "
-              f"(target <= {INTERACTIVE_TARGET_MS:.0f} ms; runs {catalog['runs_ms']}): a filter typed at once "
-              "is on screen")
-        print(f"  catalog script done                median {catalog['script_ready_median_ms']:7.1f} ms; "
-              f"Playwright saw it after {catalog['harness_wall_median_ms']:.1f} ms (wall clock)")
-        print(f"  page without catalog.js loaded     median {catalog['without_script_load_median_ms']:7.1f} ms")
-    print("targets met" if met else "TARGET MISSED")
-    return 0 if met else 1
+        lines += [f"catalog interactive, {options.packs:,} rows      median {catalog['median_ms']:7.1f} ms  "
+                  f"(target <= {INTERACTIVE_TARGET_MS:.0f} ms; runs {catalog['runs_ms']}): a filter typed at once "
+                  "is on screen",
+                  f"  catalog script done                median {catalog['script_ready_median_ms']:7.1f} ms; "
+                  f"Playwright saw it after {catalog['harness_wall_median_ms']:.1f} ms (wall clock)",
+                  f"  page without catalog.js loaded     median {catalog['without_script_load_median_ms']:7.1f} ms"]
+    return finish("site", result, lines)
 
 
 if __name__ == "__main__":

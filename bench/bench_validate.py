@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import finish  # noqa: E402
+
 from registry_tools.packs.repository import discover  # noqa: E402
 
 TARGET_RATIO = 5.0
@@ -89,14 +91,11 @@ def main() -> int:
         "targets": {"speedup_min": TARGET_RATIO, "warm_max_s": TARGET_WARM_S},
         "met": ratio >= TARGET_RATIO and warm_s <= TARGET_WARM_S,
     }
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "validate.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"registry validate, {args.packs} packs, cold   {cold_s:8.2f} s")
-    print(f"registry validate, {args.packs} packs, warm   {warm_s:8.2f} s   (target <= {TARGET_WARM_S} s)")
-    print(f"cfn-lint once per template (baseline) {baseline_s:8.2f} s")
-    print(f"speed-up cold vs baseline             {ratio:8.1f}x   (target >= {TARGET_RATIO:.0f}x)")
-    print("targets met" if result["met"] else "TARGET MISSED")
-    return 0 if result["met"] else 1
+    return finish("validate", result, [
+        f"registry validate, {args.packs} packs, cold   {cold_s:8.2f} s",
+        f"registry validate, {args.packs} packs, warm   {warm_s:8.2f} s   (target <= {TARGET_WARM_S} s)",
+        f"cfn-lint once per template (baseline) {baseline_s:8.2f} s",
+        f"speed-up cold vs baseline             {ratio:8.1f}x   (target >= {TARGET_RATIO:.0f}x)"])
 
 
 if __name__ == "__main__":
