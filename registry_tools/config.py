@@ -36,14 +36,16 @@ def state_dir() -> Path:
 
 
 def find_repo_root(start: Path | None = None) -> Path | None:
-    """The nearest directory at or above *start* holding ``domains/``, if any."""
+    """The nearest directory at or above *start* holding ``domains/``, if any: this repository, or any
+    directory of packs (``registry new`` starts one with ``./domains/``; schemas and templates come
+    from the package)."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
-        if (candidate / "domains").is_dir() and (candidate / "schemas").is_dir():
+        if (candidate / "domains").is_dir():
             return candidate
     return None
 
 
 def package_data(*parts: str) -> Path:
-    """A file shipped inside the package (price table, schemas)."""
+    """A file shipped inside the package (price table, schemas, the pack template)."""
     return Path(__file__).resolve().parent.joinpath(*parts)

@@ -20,5 +20,13 @@ def parse_utc(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
+def parse_utc_or_date(text: str) -> datetime:
+    """``parse_utc``, also taking a plain date (``2027-01-31``: midnight UTC) as people type it."""
+    value = text.strip() if isinstance(text, str) else text
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+        value += "T00:00:00Z"
+    return parse_utc(value)
+
+
 def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(UTC_FORMAT)

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import tarfile
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +16,7 @@ from registry_tools.build.archive import archive_bytes
 from registry_tools.build.dist_dir import read_dist
 from registry_tools.cli.main import cli
 
-from .conftest import DOMAINS, REPO
+from .conftest import DOMAINS, FIXTURE_NOW, GIT_ENV, REPO
 
 
 @pytest.fixture
@@ -27,11 +28,8 @@ def small_repo(tmp_path):
     community = next(p for p in (DOMAINS / "community").iterdir() if p.is_dir())
     shutil.copytree(community, root / "domains" / "community" / community.name, symlinks=True)
     (root / "schemas").symlink_to(REPO / "schemas")
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@e.org", "GIT_AUTHOR_DATE": "2026-11-01T12:00:00Z",
-           "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z", "PATH": "/usr/bin:/bin"}
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "packs"]):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=GIT_ENV)
     return root
 
 
@@ -117,6 +115,34 @@ def test_source_date_epoch_sets_the_build_time(small_repo, tmp_path, monkeypatch
     assert index["expires"] == "2027-01-31T00:00:00Z" and index["last_updated"] == "2026-11-01T12:00:00Z"
 
 
+def test_explicit_expiry_re_signs_the_same_archives(small_repo, tmp_path, fixture_time):
+    assert build(small_repo, tmp_path / "dist").exit_code == 0
+    later = build(small_repo, tmp_path / "later", "--expires", "2031-05-01T06:00:00Z", "--json")
+    assert later.exit_code == 0, later.output
+    index = json.loads((tmp_path / "later" / "registry.json").read_text())
+    assert index["expires"] == "2031-05-01T06:00:00Z" and json.loads(later.stdout)["warnings"] == []
+    first, second = digest_tree(tmp_path / "dist"), digest_tree(tmp_path / "later")
+    assert {k: v for k, v in first.items() if k.startswith("packs/")} == \
+           {k: v for k, v in second.items() if k.startswith("packs/")}  # only the index changed
+    assert build(small_repo, tmp_path / "again", "--expires", "2031-05-01").exit_code == 0
+    assert json.loads((tmp_path / "again" / "registry.json").read_text())["expires"] == "2031-05-01T00:00:00Z"
+    both = build(small_repo, tmp_path / "x", "--expires", "2031-05-01", "--expires-days", "3")
+    assert both.exit_code == 2 and "choose one of --expires or --expires-days" in both.output
+    bad = build(small_repo, tmp_path / "x", "--expires", "next week")
+    assert bad.exit_code == 2 and "'next week' is not a UTC time" in bad.output
+
+
+def test_a_build_that_is_expired_on_arrival_says_so(small_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARW_NOW", "2026-12-01T12:00:01Z")  # a second after the default expiry
+    result = build(small_repo, tmp_path / "dist", "--json")
+    assert result.exit_code == 0
+    assert "warning: the index expires at 2026-12-01T12:00:00Z, which is already past" in result.stderr
+    assert json.loads(result.stdout)["warnings"]
+    monkeypatch.setenv("ARW_NOW", "2026-12-01T12:00:00Z")
+    assert "warning" not in build(small_repo, tmp_path / "dist").stderr
+    assert datetime(2026, 12, 1, 12, tzinfo=UTC) > FIXTURE_NOW  # the fixture time is inside the default validity
+
+
 def test_invalid_pack_refuses_the_build_and_keeps_the_old_output(small_repo, tmp_path):
     out = tmp_path / "dist"
     assert build(small_repo, out).exit_code == 0
@@ -130,7 +156,7 @@ def test_invalid_pack_refuses_the_build_and_keeps_the_old_output(small_repo, tmp
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist-")]
 
 
-def test_signed_build_verifies_and_tampering_is_caught(small_repo, tmp_path):
+def test_signed_build_verifies_and_tampering_is_caught(small_repo, tmp_path, monkeypatch, fixture_time):
     runner = CliRunner()
     key = tmp_path / "keys" / "registry.pem"
     assert runner.invoke(cli, ["registry", "keygen", str(key)]).exit_code == 0
@@ -142,6 +168,13 @@ def test_signed_build_verifies_and_tampering_is_caught(small_repo, tmp_path):
     assert index["domains"]["genomics"]["releases"]["1.2.0"]["signature_url"] == "packs/genomics-1.2.0.tar.gz.sig"
     ok = runner.invoke(cli, ["registry", "verify", str(tmp_path / "dist"), "--trust-key", f"{key}.pub", "--json"])
     assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["warnings"] == []
+    monkeypatch.setenv("ARW_NOW", "2026-12-04T12:00:00Z")
+    stale = runner.invoke(cli, ["registry", "verify", str(tmp_path / "dist"), "--trust-key", f"{key}.pub"])
+    assert stale.exit_code == 0  # every signature still holds; clients will refuse the index, and it says so
+    assert ("warning: registry.json expired 3.0 days ago (2026-12-01T12:00:00Z): clients refuse it until it is "
+            "built and signed again") in stale.output
+    monkeypatch.setenv("ARW_NOW", "2026-11-02T12:00:00Z")
 
     archive = tmp_path / "dist" / "packs" / "genomics-1.1.0.tar.gz"
     data = bytearray(archive.read_bytes())

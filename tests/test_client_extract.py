@@ -98,7 +98,9 @@ def test_archive_modes_owners_and_times_are_ignored(tmp_path):
     ]
     archive = write(tmp_path, make_targz(members))
     dest = tmp_path / "out"
-    before = time.time() - 60
+    probe = tmp_path / "probe"
+    probe.touch()
+    before = probe.stat().st_mtime - 60  # the file system's clock, which faketime does not move
     names = safe_extract(archive, dest, expected_prefix=PREFIX, **LIMITS)
     assert names == ["bin/run.sh", "nested/deeper/file.txt"]
     assert stat.S_IMODE((dest / "bin").stat().st_mode) == 0o755

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +19,7 @@ from registry_tools.client.index_store import RegistryError, load_index
 from registry_tools.client.settings import Registry
 from registry_tools.signing.trust import TrustAnchor
 
+from .conftest import FIXTURE_NOW
 from .test_build import build, small_repo  # noqa: F401  (fixture)
 
 
@@ -81,24 +82,24 @@ def registry_for(url, key):
 def test_fetch_verify_cache_and_conditional_requests(served):
     repo, www, key, server, url = served
     registry = registry_for(url, key)
-    first = load_index(registry)
+    first = load_index(registry, now=FIXTURE_NOW)
     assert first.source == "network" and first.trusted.serial == 5
     assert "genomics" in first.index["domains"]
     count = len(server.requests)
-    second = load_index(registry)
+    second = load_index(registry, now=FIXTURE_NOW)
     assert second.source == "cache" and len(server.requests) == count  # fresh cache: no request at all
-    third = load_index(registry, refresh=True)
+    third = load_index(registry, now=FIXTURE_NOW, refresh=True)
     assert third.source == "not-modified"
     conditional = server.requests[count]
     assert "If-Modified-Since" in conditional[2]
-    later = load_index(registry, now=datetime.now(UTC) + timedelta(hours=25))
+    later = load_index(registry, now=FIXTURE_NOW + timedelta(hours=25))
     assert later.source in ("not-modified", "network")  # the update interval passed: asked again
 
 
 def test_rollback_to_a_lower_serial_is_refused(served, tmp_path):
     repo, www, key, server, url = served
     registry = registry_for(url, key)
-    load_index(registry)
+    load_index(registry, now=FIXTURE_NOW)
     older = tmp_path / "older"
     assert build(repo, older, "--sign-key", str(key), "--serial", "3").exit_code == 0
     shutil.rmtree(www)
@@ -107,13 +108,13 @@ def test_rollback_to_a_lower_serial_is_refused(served, tmp_path):
     for path in www.rglob("*"):
         os.utime(path, (later, later))
     with pytest.raises(RegistryError, match="serial 3 is lower than serial 5 seen before"):
-        load_index(registry, refresh=True)
+        load_index(registry, now=FIXTURE_NOW, refresh=True)
 
 
 def test_expired_index_is_refused_unless_allowed(served):
     repo, www, key, server, url = served
     registry = registry_for(url, key)
-    in_a_year = datetime.now(UTC) + timedelta(days=365)
+    in_a_year = FIXTURE_NOW + timedelta(days=365)
     with pytest.raises(RegistryError, match="expired .* ago .*--allow-expired"):
         load_index(registry, now=in_a_year)
     allowed = load_index(registry, now=in_a_year, allow_expired=True)
@@ -126,28 +127,28 @@ def test_tampered_or_unsigned_index_is_refused(served):
     index = www / "registry.json"
     index.write_bytes(index.read_bytes().replace(b'"genomics"', b'"genomicz"', 1))
     with pytest.raises(RegistryError, match="signature does not match"):
-        load_index(registry)
+        load_index(registry, now=FIXTURE_NOW)
     (www / "registry.json.sig").unlink()
     with pytest.raises(RegistryError, match="HTTP 404"):
-        load_index(registry, refresh=True)
+        load_index(registry, now=FIXTURE_NOW, refresh=True)
 
 
 def test_server_down_falls_back_to_the_cache_and_offline_never_fetches(served, tmp_path):
     repo, www, key, server, url = served
     registry = registry_for(url, key)
-    load_index(registry)
+    load_index(registry, now=FIXTURE_NOW)
     server.stop()
-    fallback = load_index(registry, refresh=True)
+    fallback = load_index(registry, now=FIXTURE_NOW, refresh=True)
     assert fallback.source == "fallback" and "using cached index from" in fallback.notice
-    offline = load_index(registry, offline=True, refresh=True)
+    offline = load_index(registry, now=FIXTURE_NOW, offline=True, refresh=True)
     assert offline.source == "cache"
     other = Registry("other", "http://127.0.0.1:9/", registry.trust)
     with pytest.raises(RegistryError, match="--offline forbids fetching"):
-        load_index(other, offline=True)
+        load_index(other, now=FIXTURE_NOW, offline=True)
     server.start()
 
 
-def test_registry_commands_browse_and_info(served):
+def test_registry_commands_browse_and_info(served, fixture_time):
     repo, www, key, server, url = served
     runner = CliRunner()
     assert runner.invoke(cli, ["config", "registries", "remove", "public"]).exit_code == 0
@@ -168,3 +169,38 @@ def test_registry_commands_browse_and_info(served):
     assert missing.exit_code == 1 and "has no version 9.9.9" in missing.output
     bad_trust = runner.invoke(cli, ["config", "registries", "add", "x", url, "--trust-identity", "https://github.com/o/r/"])
     assert bad_trust.exit_code == 2
+
+
+def test_expiry_is_decided_by_the_commands_reference_time(served, monkeypatch):
+    """The same cached index is valid or expired depending only on ``$ARW_NOW`` (never the system
+    clock), and the age the warning prints is measured from that time."""
+    repo, www, key, server, url = served
+    runner = CliRunner()
+    runner.invoke(cli, ["config", "registries", "remove", "public"])
+    assert runner.invoke(cli, ["config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub"]).exit_code == 0
+    monkeypatch.setenv("ARW_NOW", "2026-11-30T12:00:00Z")
+    fresh = runner.invoke(cli, ["config", "browse"])
+    assert fresh.exit_code == 0 and "expired" not in fresh.output
+    monkeypatch.setenv("ARW_NOW", "2026-12-04T12:00:00Z")  # the cache is now older than a day, too
+    refused = runner.invoke(cli, ["config", "browse"])
+    assert refused.exit_code == 1 and "the index expired 3.0 days ago (2026-12-01T12:00:00Z)" in refused.output
+    allowed = runner.invoke(cli, ["config", "browse", "--allow-expired"])
+    assert allowed.exit_code == 0
+    assert "registry lab: the index expired 3.0 days ago; used because of --allow-expired" in allowed.stderr
+
+
+def test_a_malformed_reference_time_is_a_usage_error(monkeypatch):
+    import subprocess
+
+    from .conftest import ARW
+
+    for command in (["config", "browse"], ["sessions", "list"], ["config", "search", "x"]):
+        result = subprocess.run([str(ARW), *command], env={**os.environ, "ARW_NOW": "tomorrow"}, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2, result
+        assert "ARW_NOW='tomorrow' is not a UTC time; use e.g. ARW_NOW=2027-06-01T00:00:00Z" in result.stderr
+        assert "Traceback" not in result.stderr
+    runner = CliRunner()
+    monkeypatch.setenv("ARW_NOW", "2027-13-01")
+    clicked = runner.invoke(cli, ["sessions", "list"])
+    assert clicked.exit_code == 2 and "ARW_NOW='2027-13-01' is not a UTC time" in clicked.output

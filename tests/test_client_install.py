@@ -15,7 +15,7 @@ from .test_client_index import CountingServer, served, signed_dist  # noqa: F401
 
 
 @pytest.fixture
-def lab(served, arw_home):  # noqa: F811
+def lab(served, arw_home, fixture_time):  # noqa: F811
     repo, www, key, server, url = served
     runner = CliRunner()
     runner.invoke(cli, ["config", "registries", "remove", "public"])
@@ -38,6 +38,7 @@ def test_install_default_exact_and_constraints(lab):
     assert result.exit_code == 0, result.output
     receipt = json.loads(result.output)
     assert receipt["version"] == "1.2.0" and receipt["registry"] == "lab" and receipt["signer"].startswith("Ed25519 key")
+    assert receipt["installed_at"] == "2026-11-02T12:00:00Z"  # the command's reference time, not the system clock
     assert (home / "domains" / "genomics" / "1.2.0" / "domain.yaml").is_file()
     for spec, expected in (("genomics@1.0.0", "1.0.0"), ("genomics@~1.1", "1.1.0"), ("genomics@>=1.0,<1.2", "1.1.0"),
                            ("genomics@^1.0", "1.2.0")):
@@ -157,7 +158,7 @@ def test_mirror_then_install_offline_from_the_mirror(lab, served, tmp_path):  # 
         server.start()
 
 
-def test_killed_install_leaves_nothing_and_a_later_install_succeeds(signed_dist, arw_home):  # noqa: F811
+def test_killed_install_leaves_nothing_and_a_later_install_succeeds(signed_dist, arw_home, fixture_time):  # noqa: F811
     import functools
     import http.server
     import os

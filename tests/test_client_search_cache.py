@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -18,12 +18,13 @@ from registry_tools.cli.main import cli
 from registry_tools.client import search_cache
 from registry_tools.config import state_dir
 
+from .conftest import FIXTURE_NOW
 from .test_build import small_repo  # noqa: F401  (fixture)
 from .test_client_index import served, signed_dist  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def lab(served):  # noqa: F811
+def lab(served, fixture_time):  # noqa: F811
     repo, www, key, server, url = served
     runner = CliRunner()
     assert runner.invoke(cli, ["config", "registries", "remove", "public"]).exit_code == 0
@@ -85,27 +86,30 @@ def test_the_snapshot_is_ignored_once_it_is_not_what_the_full_command_would_sear
 
     def warm():
         assert runner.invoke(cli, ["config", "search", "genomics"]).exit_code == 0
-        assert search_cache.load("all") is not None
+        assert search_cache.load("all", now=FIXTURE_NOW) is not None
 
     warm()  # a registry added or removed: another config.yaml
     assert runner.invoke(cli, ["config", "registries", "add", "lab2", url, "--trust-key", f"{key}.pub"]).exit_code == 0
-    assert search_cache.load("all") is None
+    assert search_cache.load("all", now=FIXTURE_NOW) is None
     warm()  # the cached index replaced (another process refreshed it)
     cached = state_dir() / "cache" / "registries" / "lab" / "registry.json"
     os.utime(cached, ns=(0, 0))
-    assert search_cache.load("all") is None
+    assert search_cache.load("all", now=FIXTURE_NOW) is None
     assert runner.invoke(cli, ["config", "search", "genomics", "--refresh"]).exit_code == 0
-    assert search_cache.load("all") is not None
-    now = datetime.now(UTC)
-    assert search_cache.load("all", now=now + timedelta(hours=25)) is None  # older than the update interval
+    assert search_cache.load("all", now=FIXTURE_NOW) is not None
+    assert search_cache.load("all", now=FIXTURE_NOW + timedelta(hours=25)) is None  # older than the update interval
     header = read_header()
     expires = datetime.fromisoformat(header["sources"][0]["expires"])
     assert search_cache.load("all", now=expires + timedelta(seconds=1)) is None  # the index expired
+    monkeypatch.setenv("ARW_NOW", "2026-12-01T12:00:01Z")  # the fast path asks the command's clock
+    assert fast(monkeypatch, capsys, "genomics") == (False, "", 0)
+    monkeypatch.setenv("ARW_NOW", "2026-11-02T13:00:00Z")
+    assert fast(monkeypatch, capsys, "genomics")[0]
     snapshot = state_dir() / "cache" / "search" / "all.bin"
     snapshot.write_bytes(snapshot.read_bytes()[:-9])  # torn
-    assert search_cache.load("all") is None
+    assert search_cache.load("all", now=FIXTURE_NOW) is None
     snapshot.write_bytes(b"")
-    assert search_cache.load("all") is None
+    assert search_cache.load("all", now=FIXTURE_NOW) is None
     assert fast(monkeypatch, capsys, "genomics") == (False, "", 0)
     warm()  # and the full command writes a good one again
 
@@ -117,7 +121,7 @@ def test_no_snapshot_after_a_registry_failed_or_when_it_cannot_be_written(lab, s
                                "--trust-key", f"{key}.pub"]).exit_code == 0
     partial = runner.invoke(cli, ["config", "search", "genomics"])
     assert partial.exit_code == 0 and "warning: registry gone" in partial.output
-    assert search_cache.load("all") is None  # a snapshot would hide the warning
+    assert search_cache.load("all", now=FIXTURE_NOW) is None  # a snapshot would hide the warning
     search_dir = state_dir() / "cache" / "search"
     search_dir.parent.mkdir(parents=True, exist_ok=True)
     search_dir.write_text("not a directory")  # the snapshot cannot be written (works as root too)

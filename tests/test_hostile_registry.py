@@ -28,7 +28,7 @@ def run(*args):
 
 
 @pytest.fixture
-def lab(served, arw_home):  # noqa: F811
+def lab(served, arw_home, fixture_time):  # noqa: F811
     repo, www, key, server, url = served
     run("config", "registries", "remove", "public")
     assert run("config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub").exit_code == 0

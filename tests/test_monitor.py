@@ -116,7 +116,7 @@ def test_budget_list_view_and_call_count(live_session):
     assert session["id"] in listing.splitlines()[1]
     calls = []
     clients._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
-    monitor.refresh(LocalStore(), session["id"], clients)
+    monitor.refresh(LocalStore(), session["id"], clients, now=datetime.now(UTC))
     assert len(calls) <= 3, calls
 
 
@@ -129,6 +129,28 @@ def test_billing_cost_from_cost_explorer(live_session):
     assert httpx.post(f"{endpoint}/moto-api/static/ce/cost-and-usage-results", json=result).status_code == 201
     snap = json.loads(ok(env, "monitor", "--session", session["id"], "--json", "--cost-source", "billing"))
     assert snap["cost_source"] == "billing" and snap["cost_usd"] == 19.75 and "lags" in snap["cost_note"]
+
+
+def test_cost_explorer_is_asked_again_only_after_an_hour_of_the_callers_clock(live_session):
+    env, session, clients, endpoint = live_session
+    sid = session["id"]
+
+    def inject(amount: str) -> None:
+        result = {"results": [{"ResultsByTime": [
+            {"TimePeriod": {"Start": "2026-06-28", "End": "2026-06-29"}, "Total": {"UnblendedCost": {"Amount": amount}}}]}]}
+        assert httpx.post(f"{endpoint}/moto-api/static/ce/cost-and-usage-results", json=result).status_code == 201
+
+    calls = []
+    clients._session.events.register("before-call.ce.*", lambda model, **kw: calls.append(model.name))
+    stored = LocalStore().get(sid)
+    t0 = datetime(2031, 1, 1, 12, tzinfo=UTC)  # any time at all: the cache follows the clock it is given
+    inject("5.0")
+    assert monitor.billed_cost(clients, stored, t0) == 5.0 and len(calls) == 1
+    assert monitor.billed_cost(clients, stored, t0 + timedelta(minutes=59)) == 5.0 and len(calls) == 1  # cached
+    monitor.billed_cost(clients, stored, t0 + timedelta(minutes=61))
+    assert len(calls) == 2
+    monitor.billed_cost(clients, stored, t0 - timedelta(minutes=1))
+    assert len(calls) == 3  # the clock went back: the cached answer is not trusted
 
 
 def test_history_in_s3_is_read_from_a_second_machine(live_session, machine):  # noqa: F811

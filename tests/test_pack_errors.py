@@ -142,7 +142,7 @@ def test_cli_reports_mutations_with_file_line_and_exit_1(pack_copy, mutation):
     assert result.exception is None or isinstance(result.exception, SystemExit)
     report = json.loads(result.output)
     assert report["errors"] >= 1
-    finding = report["findings"][0]
+    finding = next(f for f in report["findings"] if f["severity"] == "error")
     assert finding["file"].endswith("domain.yaml") and isinstance(finding["line"], int)
     text = runner.invoke(cli, ["registry", "validate", "--no-lint", str(pack_copy)])
     assert text.exit_code == 1

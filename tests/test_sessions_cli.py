@@ -191,9 +191,10 @@ def test_s3_session_state_shared_by_two_machines(machine):
     assert sessions(laptop, "--all", "--state", state)[0]["status"] == "completed"
 
 
-def test_deploy_installs_the_pack_from_a_registry_first(machine, served):  # noqa: F811
+def test_deploy_installs_the_pack_from_a_registry_first(machine, served, fixture_time):  # noqa: F811
     _, _, key, _, url = served
     env = machine("fresh", installed=False)
+    ok(env, "config", "registries", "remove", "public")  # only the loopback registry: tests never leave 127.0.0.1
     ok(env, "config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub")
     out = ok(env, "deploy", "--domain", "genomics@~1.1", "--detach")
     assert "Installing genomics@~1.1" in out and "Installed genomics 1.1." in out

@@ -30,6 +30,10 @@ from registry_tools.signing.sigstore_signing import (
 )
 from registry_tools.signing.trust import TrustAnchor, verify_file
 
+from .conftest import FIXTURE_NOW
+
+pytestmark = pytest.mark.usefixtures("fixture_time")  # `registry verify` judges expiry at FIXTURE_NOW
+
 SIGSTORE_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sigstore"
 GITHUB_LOGIN = "https://github.com/login/oauth"
 GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
@@ -478,7 +482,7 @@ def make_dist(root: Path, key: Path | None) -> Path:
                "checksum": "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest(),
                "size": archive.stat().st_size, "signature_url": "packs/genomics-1.2.0.tar.gz.sig",
                "created": "2025-01-01T00:00:00Z", "prerelease": False}
-    index = {"registry_version": "2.0", "serial": 1, "signing": "ed25519",
+    index = {"registry_version": "2.0", "serial": 1, "signing": "ed25519", "expires": "2026-12-01T12:00:00Z",
              "domains": {"genomics": {"name": "Genomics", "latest_version": "1.2.0", "releases": {"1.2.0": release}}},
              "community_packs": {}}
     (root / "registry.json").write_text(json.dumps(index, separators=(",", ":")))
@@ -585,7 +589,7 @@ def test_verify_refuses_path_tricks_in_the_index(tmp_path, key):
     (dist / "registry.json").write_text(json.dumps(index))
     KeySigner(key).sign_file(dist / "registry.json")
     KeySigner(key).sign_file(dist / "packs" / "genomics-1.2.0.tar.gz")
-    report = verify_dist(dist, TrustAnchor.from_options([pub(key)], None, None))
+    report = verify_dist(dist, TrustAnchor.from_options([pub(key)], None, None), now=FIXTURE_NOW)
     assert not report.ok
     assert report.files[0].errors == ["domains.../../etc/passwd 1.2.0: not a valid pack name and version, "
                                       "no archive checked"]

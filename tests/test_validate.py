@@ -6,15 +6,17 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import date, timedelta
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from registry_tools.cli.main import cli
 from registry_tools.validation.cache import ResultCache
 from registry_tools.validation.pipeline import validate
 
-from .conftest import REFERENCE_PACK
+from .conftest import REFERENCE_PACK, REPO
 
 
 def rules(report_or_dirs, **kwargs):
@@ -119,7 +121,7 @@ def _run(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_json_format(pack_copy):
+def test_json_format(pack_copy, fixture_time):
     edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 950.00")
     result = _run("registry", "validate", "--no-lint", "--format", "json", str(pack_copy))
     assert result.exit_code == 1
@@ -131,7 +133,7 @@ def test_json_format(pack_copy):
     assert finding["rule"] == "ARW120" and isinstance(finding["line"], int)
 
 
-def test_sarif_format(pack_copy):
+def test_sarif_format(pack_copy, fixture_time):
     edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 950.00")
     result = _run("registry", "validate", "--no-lint", "--format", "sarif", str(pack_copy))
     assert result.exit_code == 1
@@ -145,7 +147,7 @@ def test_sarif_format(pack_copy):
     assert res["locations"][0]["physicalLocation"]["region"]["startLine"] > 1
 
 
-def test_github_format_escapes(pack_copy):
+def test_github_format_escapes(pack_copy, fixture_time):
     edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 950.00")
     result = _run("registry", "validate", "--no-lint", "--format", "github", str(pack_copy))
     assert result.exit_code == 1
@@ -217,3 +219,130 @@ def test_jobs_give_the_same_report(repo_copy):
     serial = validate(dirs, lint=False)
     parallel = validate(dirs, lint=False, jobs=2)
     assert serial.findings == parallel.findings and parallel.packs == len(dirs)
+
+
+def _raise_price(table, instance, factor):
+    data = json.loads(table.read_text())
+    prices = data["instances"][instance]["on_demand_usd_per_hour"]
+    for region in prices:
+        prices[region] = round(prices[region] * factor, 4)
+    table.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _repo_with_price_table(repo_copy):
+    table = repo_copy / "registry_tools" / "data" / "prices.json"
+    table.parent.mkdir(parents=True)
+    shutil.copyfile(REPO / "registry_tools" / "data" / "prices.json", table)
+    _git(repo_copy, "init", "-q", "-b", "main")
+    _git(repo_copy, "add", "-A")
+    _git(repo_copy, "commit", "-q", "-m", "base")
+    return table
+
+
+def test_a_price_change_validates_every_pack_against_the_repositorys_table(repo_copy):
+    """Issue 13's acceptance: raise one instance price by 50% in a temporary repository, commit, and
+    `registry validate --changed-since HEAD~1` reports the cost errors of every pack version using it."""
+    from registry_tools.packs.repository import pack_version_dirs
+    from registry_tools.validation.changes import changed_since
+
+    table = _repo_with_price_table(repo_copy)
+    domains = repo_copy / "domains"
+    every = pack_version_dirs(domains)
+    # a clean run first fills the cache: the changed table must not be answered from it
+    clean = _run("registry", "validate", "--no-lint", "--format", "json", "--domains-dir", str(domains))
+    assert clean.exit_code == 0 and json.loads(clean.stdout)["packs"] == len(every)
+    instance = "g5.2xlarge"
+    _raise_price(table, instance, 1.5)
+    _git(repo_copy, "commit", "-q", "-am", f"{instance} costs 50% more")
+    using = {(d.parent.name, d.name[1:]) for d in every
+             if any(size["instance_type"] == instance
+                    for size in yaml.safe_load((d / "domain.yaml").read_text())["sizes"].values())}
+    assert len(using) >= 2
+
+    # no pack file changed: without the rule nothing would be checked
+    found = changed_since(domains, "HEAD~1")
+    assert found.changed == () and found.every_pack == ("registry_tools/data/prices.json",)
+
+    result = _run("registry", "validate", "--no-lint", "--format", "json", "--changed-since", "HEAD~1",
+                  "--domains-dir", str(domains))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["packs"] == len(every)
+    assert {(f["pack"], f["version"]) for f in report["findings"] if f["severity"] == "error"} == using
+    assert {f["rule"] for f in report["findings"] if f["severity"] == "error"} == {"ARW120"}
+    assert "registry_tools/data/prices.json changed: validating every pack" in result.stderr
+    assert f"prices from {table}" in result.stderr
+
+    text = _run("registry", "validate", "--no-lint", "--changed-since", "HEAD~1", "--domains-dir", str(domains))
+    assert text.exit_code == 1
+    assert text.stderr.startswith("note: registry_tools/data/prices.json changed: validating every pack\n")
+    assert f"Checked {len(every)} pack version(s): {len(using)} error(s)" in text.stdout
+    github = _run("registry", "validate", "--no-lint", "--format", "github", "--changed-since", "HEAD~1",
+                  "--domains-dir", str(domains))
+    assert github.stdout.startswith("::notice::registry_tools/data/prices.json changed: validating every pack\n")
+    assert github.stdout.count("::error ") == len(using)
+    # `registry changed` still lists only packs whose own files changed (the test-deploy list), with a note
+    changed = _run("registry", "changed", "--since", "HEAD~1", "--domains-dir", str(domains))
+    assert changed.exit_code == 0 and changed.stdout == ""
+    assert "registry_tools/data/prices.json changed, which affects every pack" in changed.stderr
+
+
+def test_validating_a_tree_uses_its_price_table_and_caches_by_its_content(repo_copy):
+    table = _repo_with_price_table(repo_copy)
+    genomics = repo_copy / "domains" / "genomics" / "v1.2.0"
+    assert _run("registry", "validate", "--no-lint", str(genomics)).exit_code == 0
+    _raise_price(table, "m7i.2xlarge", 1.5)
+    raised = _run("registry", "validate", "--no-lint", "--format", "json", str(genomics))
+    assert raised.exit_code == 1 and json.loads(raised.stdout)["errors"] == 1
+    table.write_text("{not json")
+    broken = _run("registry", "validate", "--no-lint", str(genomics))
+    assert broken.exit_code == 1 and f"{table} is not a valid price table" in broken.output
+
+
+@pytest.mark.parametrize(("path", "every"), [
+    ("registry_tools/data/prices.json", True),
+    ("registry_tools/schemas/domain.schema.json", True),
+    ("registry_tools/validation/semantics.py", True),
+    ("templates/domain-template/domain.yaml", True),
+    ("pyproject.toml", True),
+    ("docs/ARCHITECTURE.md", False),
+    ("README.md", False),
+    (".github/workflows/validate.yml", False),
+])
+def test_which_changes_affect_every_pack(repo_copy, path, every):
+    from registry_tools.validation.changes import changed_since
+
+    _git(repo_copy, "init", "-q", "-b", "main")
+    _git(repo_copy, "add", "-A")
+    _git(repo_copy, "commit", "-q", "-m", "base")
+    target = repo_copy / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text((target.read_text() if target.exists() else "") + "\n# changed\n")
+    found = changed_since(repo_copy / "domains", "HEAD")
+    assert found.changed == ()
+    assert found.every_pack == ((path,) if every else ())
+
+
+def test_a_removed_latest_link_checks_the_pack(repo_copy):
+    _git(repo_copy, "init", "-q", "-b", "main")
+    _git(repo_copy, "add", "-A")
+    _git(repo_copy, "commit", "-q", "-m", "base")
+    (repo_copy / "domains" / "genomics" / "latest").unlink()
+    result = _run("registry", "validate", "--no-lint", "--format", "json", "--changed-since", "HEAD",
+                  "--domains-dir", str(repo_copy / "domains"))
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["packs"] == 1
+    assert [f["rule"] for f in data["findings"] if f["severity"] == "error"] == ["ARW103"]
+
+
+def test_the_price_table_age_is_judged_by_the_commands_reference_time(pack_copy, monkeypatch):
+    from registry_tools.pricing.catalogue import Catalogue
+
+    dated = date.fromisoformat(Catalogue.load().price_date)
+    monkeypatch.setenv("ARW_NOW", (dated + timedelta(days=180)).isoformat())
+    fresh = json.loads(_run("registry", "validate", "--no-lint", "--format", "json", str(pack_copy)).output)
+    assert not [f for f in fresh["findings"] if f["rule"] == "ARW122"]
+    monkeypatch.setenv("ARW_NOW", (dated + timedelta(days=181)).isoformat())
+    old = json.loads(_run("registry", "validate", "--no-lint", "--format", "json", str(pack_copy)).output)
+    (warning,) = [f for f in old["findings"] if f["rule"] == "ARW122"]
+    assert warning["severity"] == "warning" and "181 days old" in warning["message"] and old["errors"] == 0

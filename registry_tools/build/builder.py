@@ -3,9 +3,11 @@
 Workflow: validate every pack (cached; any error refuses the build) -> one
 archive per version (mtime from git) -> registry.json / registry.yaml
 (checked against schemas/registry.schema.json) -> signatures -> the staging
-directory replaces the output directory in one rename. Dates come from git
-and the build time from SOURCE_DATE_EPOCH or the HEAD commit, so rebuilding
-the same commit gives byte-identical output.
+directory replaces the output directory in one rename. Dates come from git;
+the index expires at ``expires_at`` when given, else ``expires_days`` after the
+build time (SOURCE_DATE_EPOCH or the HEAD commit). Nothing reads the clock
+unless the tree is not a git checkout, so rebuilding the same commit with the
+same arguments gives byte-identical output.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from registry_tools.build.archive import FIXED_EPOCH, archive_bytes
 from registry_tools.build.gitdates import GitDates
-from registry_tools.build.index import BuiltRelease, build_index, to_json, to_yaml
+from registry_tools.build.index import BuiltRelease, build_index, iso, to_json, to_yaml
 from registry_tools.build.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
+from registry_tools.client.trust_policy import is_expired
 from registry_tools.config import package_data
 from registry_tools.fsutil import replace_dir
 from registry_tools.packs.loader import load_validated_pack
@@ -46,6 +49,7 @@ class BuildResult:
     archives: int
     validation: Report
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -71,10 +75,14 @@ def build(
     base_url: str = "",
     serial: int | None = None,
     expires_days: int = DEFAULT_EXPIRES_DAYS,
+    expires_at: datetime | None = None,
     signer: Signer | None = None,
     validate_packs: Callable[[list[Path]], Report],
     progress: Callable[[str], None] | None = None,
+    now: datetime,
 ) -> BuildResult:
+    """Build *domains_dir* into *out*. *now* is the build time only outside a git checkout
+    without SOURCE_DATE_EPOCH, and tells whether the index would already be expired (a note)."""
     say = progress or (lambda _: None)
     sources = discover(domains_dir)
     version_dirs = [path for source in sources for _, path in source.versions]
@@ -94,8 +102,13 @@ def build(
     elif git.head_time is not None:
         built_at = git.head_time
     else:
-        built_at = int(time.time())
+        built_at = int(now.timestamp())
         notes.append("not a git checkout: build time taken from the clock (set SOURCE_DATE_EPOCH for reproducible builds)")
+    expires = int(expires_at.timestamp()) if expires_at is not None else built_at + expires_days * 86400
+    warnings = []
+    if is_expired(datetime.fromtimestamp(expires, UTC), now):
+        warnings.append(f"the index expires at {iso(expires)}, which is already past: clients will refuse it "
+                        "(pass --expires or --expires-days, or set SOURCE_DATE_EPOCH to the build time)")
     if serial is None:
         serial = git.commit_count or built_at
     if serial < 1:
@@ -120,8 +133,8 @@ def build(
                                              signer.suffix if signer else None))
         say(f"wrote {len(releases)} archives")
         method = "none" if signer is None else ("sigstore" if signer.suffix == ".sigstore.json" else "ed25519")
-        index = build_index(releases, serial=serial, last_updated=git.last_updated(), built_at=built_at,
-                            expires_days=expires_days, base_url=base_url, signing=method)
+        index = build_index(releases, serial=serial, last_updated=git.last_updated(), expires=expires,
+                            base_url=base_url, signing=method)
         check_index(index)
         _write(staging / INDEX_JSON, to_json(index))
         _write(staging / INDEX_YAML, to_yaml(index))
@@ -131,7 +144,7 @@ def build(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BuildResult(out, index, len(releases), report, tuple(notes))
+    return BuildResult(out, index, len(releases), report, tuple(notes), tuple(warnings))
 
 
 def _load(version_dir: Path):

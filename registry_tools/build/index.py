@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from registry_tools.packs.model import COMMUNITY, Pack
 
@@ -93,10 +93,10 @@ def _entry(releases: list[BuiltRelease], base_url: str) -> dict:
     return entry
 
 
-def build_index(releases: list[BuiltRelease], *, serial: int, last_updated: int, built_at: int, expires_days: int,
+def build_index(releases: list[BuiltRelease], *, serial: int, last_updated: int, expires: int,
                 base_url: str = "", signing: str = "none") -> dict:
-    """The index. ``last_updated`` is when the packs last changed (git); ``expires`` is
-    ``built_at`` + ``expires_days`` (built_at comes from SOURCE_DATE_EPOCH or the HEAD commit)."""
+    """The index. ``last_updated`` is when the packs last changed (git); ``expires`` (unix time)
+    is when clients stop trusting it."""
     by_name: dict[str, list[BuiltRelease]] = {}
     for release in releases:
         by_name.setdefault(release.pack.name, []).append(release)
@@ -106,7 +106,7 @@ def build_index(releases: list[BuiltRelease], *, serial: int, last_updated: int,
         "registry_version": REGISTRY_VERSION,
         "serial": serial,
         "last_updated": iso(last_updated),
-        "expires": iso(int((datetime.fromtimestamp(built_at, UTC) + timedelta(days=expires_days)).timestamp())),
+        "expires": iso(expires),
         "signing": signing,
         "domains": official,
         "community_packs": community,

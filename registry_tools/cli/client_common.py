@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from registry_tools.cli.output import UserError
+from registry_tools.cli.output import UserError, command_now
 
 
 def index_options(fn):
@@ -39,7 +39,7 @@ def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_
     from registry_tools.client.index_store import RegistryError, load_registries
 
     try:
-        return load_registries(registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                               notify=notifier(quiet))
+        return load_registries(registry_name, now=command_now(), refresh=refresh, offline=offline,
+                               allow_expired=allow_expired, notify=notifier(quiet))
     except RegistryError as exc:
         raise UserError(str(exc)) from None

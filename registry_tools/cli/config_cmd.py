@@ -7,7 +7,7 @@ import contextlib
 import click
 
 from registry_tools.cli.client_common import index_options, load_catalog, notifier
-from registry_tools.cli.output import UserError, console, emit_json
+from registry_tools.cli.output import UserError, command_now, console, emit_json
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -240,8 +240,8 @@ def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -
     from registry_tools.cli.fast_install import Refused, install_spec
 
     try:
-        click.echo(install_spec(spec, registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                                as_json=as_json, notify=notifier(as_json)))
+        click.echo(install_spec(spec, registry_name, now=command_now(), refresh=refresh, offline=offline,
+                                allow_expired=allow_expired, as_json=as_json, notify=notifier(as_json)))
     except Refused as exc:
         raise UserError(str(exc)) from None
 
@@ -291,7 +291,7 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
             if catalog is None:
                 catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
             try:
-                install(catalog, loaded, name, version)
+                install(catalog, loaded, name, version, now=command_now())
             except InstallError as exc:
                 raise UserError(str(exc)) from None
         try:
@@ -391,7 +391,7 @@ def update_cmd(name, update_all, registry_name, refresh, offline, allow_expired)
             click.echo(f"{u.name} v{u.installed} is up to date")
             continue
         try:
-            install(catalog, loaded, u.name, u.target)
+            install(catalog, loaded, u.name, u.target, now=command_now())
         except InstallError as exc:
             click.secho(f"{u.name}: {exc}", err=True, fg="red")
             failed = True
@@ -407,9 +407,13 @@ def update_cmd(name, update_all, registry_name, refresh, offline, allow_expired)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def validate_installed(spec, no_lint, as_json) -> None:
     """Re-check an installed pack: files against the receipt, schema, current costs, template lint."""
+    from registry_tools.cli.extras import LINT_MODULES, MAINTAINER, require_extra
     from registry_tools.client.checks import check_installed
     from registry_tools.client.install import installed, installed_dir
 
+    if not no_lint:
+        require_extra(LINT_MODULES, MAINTAINER, "`config validate` lints the template with cfn-lint",
+                      "or pass --no-lint")
     name, _, version = spec.partition("@")
     if not version:
         from registry_tools.packs.semver import Version

@@ -1,13 +1,15 @@
 """``demo``: the main flow, end to end, on this machine only (``make demo`` runs it).
 
 1. validate every pack and print the catalogue;
-2. build the registry signed with a locally generated Ed25519 key, verify it,
-   publish it to a local mirror, trust it, search it and install genomics;
+2. build the registry signed with a locally generated Ed25519 key (valid for a
+   year from the moment it is built, so the demo works on any date), verify
+   it, publish it to a local mirror, trust it, search it and install genomics;
 3. start the sandbox (moto on 127.0.0.1), deploy genomics there as a session,
    list sessions, show the session and one monitor snapshot, destroy it, and
    stop the sandbox.
 Each step runs the real ``aws-research-wizard`` command and stops the demo at
 the first failure with its exit code. Needs a source checkout (the packs).
+At the end it says how to keep using the demo's registry from a shell.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import json
 import shlex
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError
+from registry_tools.cli.output import UserError, command_now
+
+DEMO_VALIDITY = timedelta(days=365)
 
 
 def _exe() -> str:
@@ -57,12 +62,17 @@ def demo() -> None:
     step(root, "The catalogue", "registry", "list")
     if not key.exists():
         step(root, "A local signing key for this demo registry", "registry", "keygen", str(key))
-    step(root, "Build the registry, signed with that key", "registry", "build", "--out", str(dist), "--sign-key", str(key))
+    from registry_tools.timefmt import format_utc
+
+    expires = format_utc(command_now() + DEMO_VALIDITY)
+    step(root, "Build the registry, signed with that key, valid for a year from now", "registry", "build",
+         "--out", str(dist), "--sign-key", str(key), "--expires", expires)
     step(root, "Verify every archive and the index against the public key", "registry", "verify", str(dist),
          "--trust-key", f"{key}.pub")
     mirror = home / "mirror"
     step(root, "Publish it to a local mirror", "registry", "publish", str(dist), "--to", str(mirror))
-    subprocess.run([_exe(), "config", "registries", "remove", "demo"], cwd=root, capture_output=True)
+    for earlier in ("demo", "public"):  # the demo's state directory uses its own registry only: it works offline
+        subprocess.run([_exe(), "config", "registries", "remove", earlier], cwd=root, capture_output=True)
     step(root, "Trust that registry with the demo key", "config", "registries", "add", "demo", str(mirror),
          "--trust-key", f"{key}.pub")
     step(root, "Search it", "config", "search", "genomics", "--registry", "demo")
@@ -83,4 +93,13 @@ def demo() -> None:
         step(root, "Point the AWS CLI or boto3 at the sandbox", "sandbox", "env")
     finally:
         step(root, "Stop the sandbox", "sandbox", "stop")
-    click.echo("\nDemo finished. Next: `aws-research-wizard registry new my_field` to start a pack of your own.")
+    activate = Path(sys.executable).parent / "activate"
+    on_path = f"\n  . {shlex.quote(str(activate))}   # puts aws-research-wizard on PATH" if activate.is_file() else ""
+    click.echo(f"""
+Demo finished. Its registry (signed index valid until {expires}), installed pack and sessions are in
+{home}. To keep using them from your shell:{on_path}
+  export ARW_HOME={shlex.quote(str(home))}
+  aws-research-wizard config browse
+or trust the demo registry from your own configuration:
+  aws-research-wizard config registries add demo {shlex.quote(str(mirror))} --trust-key {shlex.quote(f"{key}.pub")}
+Next: `aws-research-wizard registry new my_field` to start a pack of your own.""")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from registry_tools.cli.output import UserError, emit_json
+from registry_tools.cli.output import UserError, command_clock, command_now, emit_json
 from registry_tools.cli.sessions_cmd import (
     SANDBOX_LABEL,
     default_region,
@@ -55,7 +55,7 @@ def installed_pack(spec: str, quiet: bool):
         if not quiet:
             click.echo(f"Installing {spec} ...")
         try:
-            receipt = install_request(spec, notify=notifier(quiet), purpose="deploy")
+            receipt = install_request(spec, now=command_now(), notify=notifier(quiet), purpose="deploy")
         except Refused as exc:
             raise UserError(str(exc)) from None
         if not quiet:
@@ -121,13 +121,14 @@ def deploy(ctx, spec, size, instance, region, params, detach, resume_id, timeout
     clients = Clients(target)
     with store_errors():
         try:
-            session = flow.deploy(store, loaded, sha256, chosen, target, clients=clients, detach=True,
+            session = flow.deploy(store, loaded, sha256, chosen, target, clock=command_clock(), clients=clients, detach=True,
                                   watch=flow.Watch(saved=saved, event=print_event))
         except flow.DeployError as exc:
             raise UserError(str(exc)) from None
         if session.status == "launching" and not detach:
             if as_json:
-                session = flow.follow(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, flow.Watch(), timeout)
+                session = flow.follow(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients,
+                                      flow.Watch(), timeout, clock=command_clock())
             else:
                 session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, timeout)
     if as_json:

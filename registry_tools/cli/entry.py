@@ -19,8 +19,23 @@ FAST_PATHS = {("config", "search"): "fast_search", ("config", "install"): "fast_
               ("sessions", "list"): "fast_sessions", ("deploy", "sessions", "list"): "fast_sessions"}
 
 
+def _check_reference_time() -> None:
+    """A malformed ``$ARW_NOW`` (``registry_tools.clock``) stops every command before it starts, as a usage error."""
+    import os
+
+    if os.environ.get("ARW_NOW"):
+        from registry_tools import clock
+
+        try:
+            clock.now()
+        except clock.ClockError as exc:
+            sys.stderr.write(f"Error: {exc}\n")
+            sys.exit(2)
+
+
 def _fast_path(args: list[str]) -> bool:
     """Whether a fast path answered *args* (the command path and its arguments)."""
+    _check_reference_time()
     for path, module in FAST_PATHS.items():
         if tuple(args[:len(path)]) == path:
             from importlib import import_module
@@ -118,6 +133,7 @@ def deploy_main() -> None:
 
 
 def monitor_main() -> None:
+    _check_reference_time()
     from registry_tools.cli.monitor_cmd import main as click_monitor_main
 
     click_monitor_main()

@@ -19,9 +19,10 @@ class Refused(Exception):
     """The install cannot be done as asked (the message says why)."""
 
 
-def install_request(spec: str, registry_name: str | None = None, *, refresh: bool = False, offline: bool = False,
+def install_request(spec: str, registry_name: str | None = None, *, now, refresh: bool = False, offline: bool = False,
                     allow_expired: bool = False, notify=lambda level, text: None, purpose: str = "install"):
-    """Install NAME[@VERSION|@CONSTRAINT] honouring pins; its receipt (``Refused`` when it cannot)."""
+    """Install NAME[@VERSION|@CONSTRAINT] honouring pins, as of *now* (index expiry, cache age,
+    receipt time); its receipt (``Refused`` when it cannot)."""
     from registry_tools.client import pins
     from registry_tools.client.index_store import RegistryError, load_registries
     from registry_tools.client.install import InstallError, install
@@ -31,21 +32,21 @@ def install_request(spec: str, registry_name: str | None = None, *, refresh: boo
         pin = pins.load().get(name)
         if pin and requested and requested != pin.version:
             raise Refused(f"{name} is pinned at {pin.version}; unpin it to {purpose} {requested}")
-        catalog, loaded = load_registries(registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                                          notify=notify)
-        return install(catalog, loaded, name, pin.version if pin else (requested or None),
+        catalog, loaded = load_registries(registry_name, now=now, refresh=refresh, offline=offline,
+                                          allow_expired=allow_expired, notify=notify)
+        return install(catalog, loaded, name, pin.version if pin else (requested or None), now=now,
                        expected_sha256=pin.sha256 if pin else None)
     except (pins.PinsError, RegistryError, InstallError) as exc:
         raise Refused(str(exc)) from None
 
 
-def install_spec(spec: str, registry_name: str | None = None, *, refresh: bool = False, offline: bool = False,
+def install_spec(spec: str, registry_name: str | None = None, *, now, refresh: bool = False, offline: bool = False,
                  allow_expired: bool = False, as_json: bool = False, notify=lambda level, text: None) -> str:
     """Install NAME[@VERSION|@CONSTRAINT] honouring pins; the text to print."""
     from registry_tools.client.install import installed_dir
 
-    receipt = install_request(spec, registry_name, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                              notify=notify)
+    receipt = install_request(spec, registry_name, now=now, refresh=refresh, offline=offline,
+                              allow_expired=allow_expired, notify=notify)
     path = installed_dir(receipt.name, receipt.version)
     if as_json:
         return json.dumps({**receipt.to_dict(), "path": str(path)}, indent=2, default=str)
@@ -81,6 +82,7 @@ def run(args: list[str]) -> bool:
     if parsed is None:
         return False
     spec, registry, flags = parsed
+    from registry_tools import clock
     from registry_tools.client.index_store import NOTICE_PREFIX
 
     quiet = "--json" in flags
@@ -90,7 +92,7 @@ def run(args: list[str]) -> bool:
             _say(sys.stderr, f"{NOTICE_PREFIX[level]}: {text}", "33")
 
     try:
-        text = install_spec(spec, registry, refresh="--refresh" in flags, offline="--offline" in flags,
+        text = install_spec(spec, registry, now=clock.now(), refresh="--refresh" in flags, offline="--offline" in flags,
                             allow_expired="--allow-expired" in flags, as_json=quiet, notify=notify)
     except Refused as exc:
         _say(sys.stderr, f"Error: {exc}", "31")

@@ -64,9 +64,10 @@ def run(args: list[str]) -> bool:
     if parsed is None:
         return False
     query, registry, limit, as_json = parsed
+    from registry_tools import clock
     from registry_tools.client import search_cache
 
-    loaded = search_cache.load(search_cache.selection_name(registry))
+    loaded = search_cache.load(search_cache.selection_name(registry), now=clock.now())
     if loaded is None:
         return False
     index, registries = loaded

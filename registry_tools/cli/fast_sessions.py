@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 SANDBOX_LABEL = "SANDBOX"
 STATE_ENV = "ARW_SESSION_STATE"
@@ -30,8 +30,8 @@ def age(since: str, now: datetime) -> str:
     return f"{max(int(seconds), 0)}s"
 
 
-def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime | None = None) -> str:
-    """The output of `sessions list` for *rows* (newest first)."""
+def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime) -> str:
+    """The output of `sessions list` for *rows* (newest first); ages as of *now*."""
     from registry_tools.sessions.registry_file import ACTIVE
 
     if not show_all:
@@ -42,7 +42,6 @@ def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime | None
         return json.dumps(rows, indent=2, default=str)
     if not rows:
         return EMPTY.format(hint="" if show_all else " (--all shows finished and archived ones)")
-    now = now or datetime.now(UTC)
     lines = [f"{'ID':<34} {'STATUS':<10} {'PACK':<40} {'SIZE (INSTANCE)':<28} {'AGE':>5} {'COST':>9}"]
     for r in rows:
         pack = f"{r.get('domain')} {r.get('pack_version')} - {r.get('title')}"
@@ -68,6 +67,7 @@ def run(args: list[str]) -> bool:
     parsed = parse(args)
     if parsed is None or os.environ.get(STATE_ENV):
         return False
+    from registry_tools import clock
     from registry_tools.home import config_text, state_dir_name
     from registry_tools.sessions import registry_file
 
@@ -79,5 +79,5 @@ def run(args: list[str]) -> bool:
     rows = registry_file.current_rows(os.path.join(state_dir_name(), "sessions"))
     if rows is None:
         return False
-    sys.stdout.write(render(rows, *parsed) + "\n")
+    sys.stdout.write(render(rows, *parsed, now=clock.now()) + "\n")
     return True

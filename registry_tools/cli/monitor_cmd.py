@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from registry_tools.cli.output import UserError, emit_json
+from registry_tools.cli.output import UserError, command_clock, emit_json
 from registry_tools.cli.sessions_cmd import SANDBOX_LABEL, open_store, sandbox_requested, session_options, store_errors
 
 OVER_BUDGET_EXIT = 3
@@ -96,7 +96,8 @@ def take(store, session_id: str, cost_source: str, budget: float | None) -> dict
     with store_errors():
         session = store.get(session_id)
         try:
-            return refresh(store, session_id, clients_for(session), cost_source=cost_source, budget=budget)
+            return refresh(store, session_id, clients_for(session), now=command_clock()(), cost_source=cost_source,
+                           budget=budget)
         except MonitorError as exc:
             raise UserError(str(exc)) from None
 

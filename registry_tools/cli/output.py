@@ -21,6 +21,30 @@ class UserError(click.ClickException):
         click.secho(f"Error: {self.format_message()}", err=True, fg="red")
 
 
+def command_now():
+    """The command's reference time (``clock.now()``: ``$ARW_NOW`` or the system clock), read once
+    per command so every decision in it agrees; a malformed ``$ARW_NOW`` is a user error."""
+    from registry_tools import clock
+
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    if "arw.now" not in meta:
+        try:
+            meta["arw.now"] = clock.now()
+        except clock.ClockError as exc:
+            raise click.UsageError(str(exc)) from None
+    return meta["arw.now"]
+
+
+def command_clock():
+    """The command's clock for work that waits (following a stack, refreshing the monitor):
+    ``clock.now``, with ``$ARW_NOW`` checked first."""
+    from registry_tools import clock
+
+    command_now()
+    return clock.now
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 

@@ -6,22 +6,27 @@ from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError, console, emit_json
+from registry_tools.cli.output import UserError, command_now, console, emit_json
 
 DOMAINS_HELP = "The packs' source tree (default: the nearest domains/ at or above the current directory)."
 
 
-def resolve_domains_dir(value: Path | None) -> Path:
+def resolve_domains_dir(value: Path | None, *, create: bool = False) -> Path:
+    """--domains-dir, else the nearest domains/ at or above the current directory; with *create*
+    (`registry new`), a directory that does not exist yet: the one given, or ./domains."""
     from registry_tools.config import find_repo_root
 
     if value is not None:
-        if not value.is_dir():
+        if not value.is_dir() and not (create and not value.exists()):
             raise UserError(f"--domains-dir {value} is not a directory")
         return value
     root = find_repo_root()
+    if root is None and create:
+        return Path.cwd() / "domains"
     if root is None:
         raise UserError("no domains/ directory found here or above; run inside the aws-research-wizard "
-                        "repository or pass --domains-dir PATH")
+                        "repository or another tree of packs (`registry new NAME` starts one here), or pass "
+                        "--domains-dir PATH")
     return root / "domains"
 
 
@@ -124,7 +129,9 @@ def _print_catalog(entries: list[dict]) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @domains_option
 @click.option("--changed-since", "changed_since", metavar="GIT_REF",
-              help="Only packs with files changed since GIT_REF (committed, staged, unstaged or untracked).")
+              help="Only packs with files changed since GIT_REF (committed, staged, unstaged or untracked); every "
+                   "pack when something all packs depend on changed (price table, schemas/, registry_tools/, "
+                   "templates/, pyproject.toml).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="Report format: readable text, JSON, SARIF 2.1.0 or GitHub annotations.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0,
@@ -138,28 +145,42 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
     PATHS may be pack version directories, pack directories or a domains/
     tree; with none, every pack under domains/ is checked. Exits 0 when there
     are no errors (warnings allowed), 1 when there are, 2 for usage errors.
+    Prices come from the source tree's registry_tools/data/prices.json when it
+    has one, else from the installed package.
     """
-    import datetime
-
+    from registry_tools.cli.extras import LINT_MODULES, MAINTAINER, require_extra
+    from registry_tools.config import find_repo_root
     from registry_tools.packs.repository import pack_version_dirs
+    from registry_tools.pricing.catalogue import PRICE_FILE, PriceError, repository_price_file
     from registry_tools.validation.cache import ResultCache
     from registry_tools.validation.pipeline import validate
 
+    if lint:
+        require_extra(LINT_MODULES, MAINTAINER, "`registry validate` lints templates with cfn-lint",
+                      "or pass --no-lint")
     added: tuple[Path, ...] = ()
+    notes: list[str] = []
     if changed_since:
         from registry_tools.validation import changes
 
         domains = resolve_domains_dir(domains_dir)
+        project: Path | None = domains.parent
         try:
             found_changes = changes.changed_since(domains, changed_since)
         except changes.GitError as exc:
             raise UserError(f"--changed-since {changed_since}: {exc}") from None
         version_dirs, added = list(found_changes.changed), found_changes.added
+        if reason := found_changes.every_pack_reason():
+            notes.append(reason)
+            version_dirs = pack_version_dirs(domains)
         if paths:
             wanted = {p.resolve() for target in paths for p in pack_version_dirs(target)}
             version_dirs = [d for d in version_dirs if d.resolve() in wanted]
     else:
         targets = list(paths) or [resolve_domains_dir(domains_dir)]
+        roots = {find_repo_root(t if t.is_dir() else t.parent) for t in paths}
+        project = (resolve_domains_dir(domains_dir).parent if domains_dir or not paths
+                   else roots.pop() if len(roots) == 1 else None)
         version_dirs = []
         for target in targets:
             found = pack_version_dirs(target)
@@ -168,11 +189,20 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
                                          param_hint="PATHS")
             version_dirs.extend(found)
 
+    price_file = repository_price_file(project)
+    if price_file != PRICE_FILE and price_file.read_bytes() != PRICE_FILE.read_bytes():
+        notes.append(f"prices from {price_file}, not from the installed package's table")
+    for note in notes:
+        # stdout stays a pure JSON/SARIF document; GitHub shows a notice in the run's summary
+        click.echo(f"::notice::{note.replace('%', '%25')}" if fmt == "github" else f"note: {note}", err=fmt != "github")
     err = console(stderr=True)
     show_progress = fmt == "text" and err.is_terminal
-    report = validate(version_dirs, lint=lint, today=datetime.date.today(), jobs=jobs, added=added,
-                      cache=None if no_cache else ResultCache(),
-                      progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
+    try:
+        report = validate(version_dirs, lint=lint, today=command_now().date(), jobs=jobs, added=added,
+                          cache=None if no_cache else ResultCache(), price_file=price_file,
+                          progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
+    except PriceError as exc:
+        raise UserError(str(exc)) from None
     if fmt == "text":
         _print_report(report)
     else:
@@ -212,11 +242,16 @@ def new_cmd(name: str, community: bool, title: str | None, domains_dir: Path | N
 
     The new pack is valid from the start (it passes `registry validate`);
     edit its domain.yaml, cloudformation.json and README.md for your field.
+    Outside a source tree it creates ./domains/. The template is the source
+    tree's templates/domain-template/ when it has one, else the package's.
     """
+    from registry_tools.config import package_data
     from registry_tools.packs.scaffold import ScaffoldError, new_pack
 
-    domains = resolve_domains_dir(domains_dir)
+    domains = resolve_domains_dir(domains_dir, create=True)
     template_dir = domains.parent / "templates" / "domain-template"
+    if not template_dir.is_dir():
+        template_dir = package_data("templates", "domain-template")
     try:
         path = new_pack(domains, template_dir, name, community=community, title=title)
     except ScaffoldError as exc:
@@ -358,7 +393,13 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
 @domains_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def changed_cmd(ref: str, domains_dir: Path | None, as_json: bool) -> None:
-    """List pack versions whose files changed since GIT_REF, one NAME@VERSION per line."""
+    """List pack versions whose files changed since GIT_REF, one NAME@VERSION per line.
+
+    Only the packs' own files count (CI test-deploys these). When something
+    every pack depends on changed (the price table, schemas/, registry_tools/,
+    ...) a note on stderr says so: `registry validate --changed-since` then
+    checks every pack, and the test suite deploys every pack in moto.
+    """
     from registry_tools.validation import changes
 
     domains = resolve_domains_dir(domains_dir)
@@ -366,6 +407,9 @@ def changed_cmd(ref: str, domains_dir: Path | None, as_json: bool) -> None:
         found = changes.changed_since(domains, ref)
     except changes.GitError as exc:
         raise UserError(f"--since {ref}: {exc}") from None
+    if found.every_pack:
+        click.echo(f"note: {', '.join(found.every_pack[:3])}{' ...' if len(found.every_pack) > 3 else ''} changed, "
+                   "which affects every pack; listed here: only packs whose own files changed", err=True)
     added = set(found.added)
     rows = [{"pack": d.parent.name, "version": d.name[1:], "path": str(d), "new": d in added} for d in found.changed]
     if as_json:
@@ -419,7 +463,6 @@ def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool)
     prices per region and the gp3 price, stamps today's date and writes the
     file atomically.
     """
-    import datetime
     import json
 
     from registry_tools.deploy.aws import AwsError, call
@@ -436,7 +479,7 @@ def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool)
                                               progress=lambda name: click.echo(f"  {name}", err=True)))
     except AwsError as exc:
         raise UserError(f"the AWS Pricing API failed: {exc} (it needs credentials allowed pricing:GetProducts)") from None
-    today = datetime.date.today().isoformat()
+    today = command_now().date().isoformat()
     table, notes = build_table(current, compute, storage, wanted, today,
                                f"AWS Pricing API (GetProducts, on-demand Linux, shared tenancy), fetched {today}.")
     for note in notes:
@@ -455,30 +498,46 @@ def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool)
               help="Output directory (replaced atomically).")
 @click.option("--base-url", default="", help="URL the dist will be served from (default: URLs relative to the index).")
 @click.option("--serial", type=click.IntRange(1), help="Index serial (default: the git commit count).")
-@click.option("--expires-days", type=click.IntRange(1, 3650), default=30, show_default=True,
-              help="Days the index stays valid after the build time.")
+@click.option("--expires-days", type=click.IntRange(1, 3650),
+              help="Days the index stays valid after the build time (SOURCE_DATE_EPOCH or the HEAD commit)  [default: 30]")
+@click.option("--expires", "expires_at", metavar="UTC_TIME",
+              help="When the index expires, e.g. 2027-01-31T00:00:00Z (re-signing an unchanged registry: the "
+                   "archives stay byte-identical).")
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Sign with this Ed25519 private key (see `registry keygen`).")
 @click.option("--sigstore", "use_sigstore", is_flag=True, help="Sign with sigstore keyless signing (CI with an OIDC token).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | None, expires_days: int,
-              sign_key: Path | None, use_sigstore: bool, as_json: bool) -> None:
+def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | None, expires_days: int | None,
+              expires_at: str | None, sign_key: Path | None, use_sigstore: bool, as_json: bool) -> None:
     """Build the registry: one deterministic archive per pack version, registry.yaml/.json, signatures.
 
     Every pack is validated first (results are cached); any error refuses the
     build and leaves OUT untouched. Dates come from git and the build time
-    from SOURCE_DATE_EPOCH or the HEAD commit, so rebuilding a commit gives
-    byte-identical output.
+    from SOURCE_DATE_EPOCH or the HEAD commit, so rebuilding a commit with the
+    same options gives byte-identical output. The index expires --expires-days
+    after the build time, or at --expires; a build whose index would already be
+    expired says so.
     """
-    import datetime
-
-    from registry_tools.build.builder import BuildError, build
+    from registry_tools.build.builder import DEFAULT_EXPIRES_DAYS, BuildError, build
+    from registry_tools.cli.extras import LINT_MODULES, MAINTAINER, require_extra
+    from registry_tools.pricing.catalogue import PriceError, repository_price_file
     from registry_tools.signing.interface import SignatureError
+    from registry_tools.timefmt import parse_utc_or_date
     from registry_tools.validation.cache import ResultCache
     from registry_tools.validation.pipeline import validate
 
     if sign_key and use_sigstore:
         raise click.UsageError("choose one of --sign-key or --sigstore")
+    if expires_at is not None and expires_days is not None:
+        raise click.UsageError("choose one of --expires or --expires-days")
+    expires = None
+    if expires_at is not None:
+        try:
+            expires = parse_utc_or_date(expires_at)
+        except ValueError:
+            raise click.BadParameter(f"{expires_at!r} is not a UTC time like 2027-01-31T00:00:00Z or a date "
+                                     "like 2027-01-31", param_hint="--expires") from None
+    require_extra(LINT_MODULES, MAINTAINER, "`registry build` validates every pack with cfn-lint")
     signer = None
     try:
         if sign_key:
@@ -494,17 +553,23 @@ def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | 
     domains = resolve_domains_dir(domains_dir)
     say = (lambda _: None) if as_json else (lambda message: click.echo(message, err=True))
     try:
-        result = build(domains, out, base_url=base_url, serial=serial, expires_days=expires_days, signer=signer,
+        now = command_now()
+        result = build(domains, out, base_url=base_url, serial=serial, signer=signer, now=now,
+                       expires_days=DEFAULT_EXPIRES_DAYS if expires_days is None else expires_days, expires_at=expires,
                        validate_packs=lambda dirs: validate(dirs, lint=True, cache=ResultCache(), jobs=0,
-                                                            today=datetime.date.today()),
+                                                            today=now.date(),
+                                                            price_file=repository_price_file(domains.parent)),
                        progress=say)
-    except (BuildError, SignatureError) as exc:
+    except (BuildError, SignatureError, PriceError) as exc:
         raise UserError(str(exc)) from None
     for note in result.notes:
         say(f"note: {note}")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", err=True, fg="yellow")
     summary = {"out": str(result.out), "archives": result.archives, "serial": result.index["serial"],
                "expires": result.index["expires"], "signing": result.index["signing"],
-               "official": len(result.index["domains"]), "community": len(result.index["community_packs"])}
+               "official": len(result.index["domains"]), "community": len(result.index["community_packs"]),
+               "warnings": list(result.warnings)}
     if as_json:
         emit_json(summary)
     else:
@@ -567,7 +632,8 @@ def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, 
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where to write the site (default: REGISTRY/site; replaced only when the build succeeds).")
 @click.option("--template", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
-              help="The site template: mkdocs.yml, overrides and hand-written pages (default: the repository's site/).")
+              help="The site template: mkdocs.yml, overrides and hand-written pages (default: the package's, "
+                   "linked from the repository's site/).")
 @click.option("--serve", is_flag=True, help="After building, serve the site on 127.0.0.1 until interrupted.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port for --serve.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
@@ -579,6 +645,9 @@ def site_cmd(dist: Path, out: Path | None, template: Path | None, serve: bool, p
     commands, its README and what changed from each previous version. Download links are relative to REGISTRY, so serve
     the site from inside the registry (the default --out) or next to it.
     """
+    from registry_tools.cli.extras import MAINTAINER, SITE_MODULES, require_extra
+
+    require_extra(SITE_MODULES, MAINTAINER, "`registry site` builds the site with mkdocs")
     from registry_tools.site.generator import TEMPLATE_DIR, SiteError, build_site
 
     try:

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from registry_tools.cli.output import UserError, emit_json
+from registry_tools.cli.output import UserError, command_clock, command_now, emit_json
 
 SANDBOX_ENV = "ARW_SANDBOX"
 STATE_ENV = "ARW_SESSION_STATE"
@@ -124,7 +124,7 @@ def list_sessions(show_all: bool, as_json: bool, state: str | None, sandbox: boo
         rows, problems = store.summaries()
     for problem in problems:
         click.secho(f"warning: {problem}", err=True, fg="yellow")
-    click.echo(render(rows, show_all, as_json))
+    click.echo(render(rows, show_all, as_json, now=command_now()))
 
 
 def show_session(session, as_json: bool) -> None:
@@ -179,7 +179,7 @@ def resume_session(store, session_id: str, *, watch_launching: bool = True, as_j
     with store_errors():
         session = store.get(session_id)
         clients = Clients(target_for(session.region, session.sandbox, start=True))
-        session = flow.reconcile(store, session_id, clients)
+        session = flow.reconcile(store, session_id, clients, clock=command_clock())
         if session.status == LAUNCHING and watch_launching and not as_json:
             click.echo(f"{session.id}: stack {session.stack_name} is still being created; following it "
                        "(q or Ctrl-C stops watching)")
@@ -201,7 +201,8 @@ def watch(store, session, stacks, clients, timeout: float | None = None):
         watcher = flow.Watch(event=print_event)
         stacks.sleep = keys.wait  # between polls: q detaches
         try:
-            return flow.follow(store, session, stacks, clients, watcher, timeout or flow.DEFAULT_TIMEOUT_S)
+            return flow.follow(store, session, stacks, clients, watcher, timeout or flow.DEFAULT_TIMEOUT_S,
+                               clock=command_clock())
         except (flow.Detached, KeyboardInterrupt):
             click.echo(f"\nDetached; the stack goes on. Resume with: aws-research-wizard sessions resume {session.id}")
             raise SystemExit(0) from None
@@ -265,7 +266,7 @@ def cleanup(older_than: str, dry_run: bool, as_json: bool, state: str | None, sa
     store = open_store(state, sandbox_requested(sandbox))
     with store_errors():
         rows, _ = store.summaries()
-        chosen = model.cleanup_candidates(rows, model.now_utc(), model.parse_age(older_than))
+        chosen = model.cleanup_candidates(rows, command_now(), model.parse_age(older_than))
         if not dry_run:
             for session_id in chosen:
                 store.remove(session_id)
@@ -293,5 +294,6 @@ def destroy(session_id: str, timeout: float, state: str | None, sandbox: bool) -
         label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
         click.echo(f"{label}Deleting stack {session.stack_name} in {session.region} ...")
         clients = Clients(target_for(session.region, session.sandbox, start=True))
-        session = flow.destroy(store, session_id, clients, timeout=timeout, poll_seconds=poll_seconds(session.sandbox))
+        session = flow.destroy(store, session_id, clients, clock=command_clock(), timeout=timeout,
+                               poll_seconds=poll_seconds(session.sandbox))
     click.echo(f"{label}Destroyed {session.id}: stack {session.stack_name} deleted; session {session.status}.")

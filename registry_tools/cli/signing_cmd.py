@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError, emit_json
+from registry_tools.cli.output import UserError, command_now, emit_json
 
 
 @click.command("keygen")
@@ -87,7 +87,7 @@ def _verify_and_report(root: Path, anchor, as_json: bool) -> None:
     from registry_tools.signing.interface import SignatureError
 
     try:
-        report = verify_dist(root, anchor)
+        report = verify_dist(root, anchor, now=command_now())
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
     except SignatureError as exc:  # the trust itself is unusable (e.g. the sigstore trusted root)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from registry_tools.build.layout import INDEX_JSON
@@ -63,10 +63,6 @@ def cache_dir(registry: Registry) -> Path:
     return state_dir() / "cache" / "registries" / registry.name
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 class _Cache:
     def __init__(self, registry: Registry):
         self.dir = cache_dir(registry)
@@ -102,9 +98,9 @@ class _Cache:
         return updated
 
 
-def load_index(registry: Registry, *, refresh: bool = False, offline: bool = False, allow_expired: bool = False,
-               interval_hours: float = 24.0, fetcher: Fetcher | None = None, now: datetime | None = None) -> LoadedIndex:
-    now = now or _now()
+def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offline: bool = False,
+               allow_expired: bool = False, interval_hours: float = 24.0, fetcher: Fetcher | None = None) -> LoadedIndex:
+    """The verified index of *registry* as of *now* (expiry, cache age)."""
     cache = _Cache(registry)
     meta = cache.meta()
     cached = cache.read(meta)
@@ -161,9 +157,9 @@ def archive_url(loaded: LoadedIndex, release: dict) -> str:
     return join_url(loaded.index_url(), release["download_url"])
 
 
-def load_registries(registry_name: str | None, *, refresh: bool = False, offline: bool = False,
+def load_registries(registry_name: str | None, *, now: datetime, refresh: bool = False, offline: bool = False,
                     allow_expired: bool = False, notify=lambda level, text: None):
-    """(catalog, loaded indexes) from the configured registries (or only *registry_name*).
+    """(catalog, loaded indexes) from the configured registries (or only *registry_name*), as of *now*.
     Notices go to ``notify(level, text)``: "note" (a cached index was used after a network
     failure), "expired" (used because of *allow_expired*) and "failed" (a registry that
     could not be loaded while another one was). ``RegistryError`` when none loads or
@@ -181,7 +177,7 @@ def load_registries(registry_name: str | None, *, refresh: bool = False, offline
     loaded, failures = [], []
     for registry in registries:
         try:
-            item = load_index(registry, refresh=refresh, offline=offline, allow_expired=allow_expired,
+            item = load_index(registry, now=now, refresh=refresh, offline=offline, allow_expired=allow_expired,
                               interval_hours=config.update_interval_hours)
         except RegistryError as exc:
             failures.append(str(exc))
@@ -190,7 +186,7 @@ def load_registries(registry_name: str | None, *, refresh: bool = False, offline
             notify("note", item.notice)
         if item.trusted.expired:
             notify("expired", f"registry {registry.name}: the index expired "
-                              f"{item.trusted.age_description(item.fetched_at)} ago; used because of --allow-expired")
+                              f"{item.trusted.age_description(now)} ago; used because of --allow-expired")
         loaded.append(item)
     if not loaded:
         raise RegistryError("\n".join(failures))

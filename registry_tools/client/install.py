@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from registry_tools.client.catalog import Catalog, CatalogEntry
@@ -114,8 +114,10 @@ def resolve(entry: CatalogEntry, requested: str | None) -> str:
     return str(match)
 
 
-def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: str | None, *,
+def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: str | None, *, now: datetime,
             fetcher: Fetcher | None = None, expected_sha256: str | None = None) -> Receipt:
+    """Install *name* (``requested``: a version, a constraint or None for the highest stable);
+    the receipt records *now* as the install time."""
     entry = catalog.get(name)
     if entry is None:
         raise InstallError(f"no pack named {name!r} in the configured registries")
@@ -151,7 +153,7 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
         _extract(archive, staging, f"{name}-{version}")
         _check_pack(staging, name, version)
         receipt = Receipt(name, version, got, len(data), signer, entry.registry, index.registry.location,
-                          entry.trust, format_utc(datetime.now(UTC)), file_digests(staging))
+                          entry.trust, format_utc(now), file_digests(staging))
         (staging / RECEIPT).write_text(json.dumps(receipt.to_dict(), indent=2) + "\n", encoding="utf-8")
         replace_dir(staging, target)
         return receipt

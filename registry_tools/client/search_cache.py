@@ -25,7 +25,7 @@ import json
 import mmap
 import os
 from array import array
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from registry_tools.client.search import SearchIndex
 from registry_tools.home import config_text, state_dir_name
@@ -106,9 +106,9 @@ def _current(header: dict, now: datetime) -> bool:
     return True
 
 
-def load(selection: str, now: datetime | None = None) -> tuple[SearchIndex, list[str]] | None:
+def load(selection: str, *, now: datetime) -> tuple[SearchIndex, list[str]] | None:
     """(index, each entry's registry) for *selection* when the snapshot is still exactly what
-    the full command would search; otherwise None."""
+    the full command would search at *now*; otherwise None."""
     try:
         with open(_snapshot_path(selection), "rb") as fh:
             data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -119,7 +119,7 @@ def load(selection: str, now: datetime | None = None) -> tuple[SearchIndex, list
         if data[:len(MAGIC)] != MAGIC or end < 0:
             return None
         header = json.loads(data[len(MAGIC):end])
-        if not _current(header, now or datetime.now(UTC)):
+        if not _current(header, now):
             return None
         offset, texts, size, numbers = end + 1, [], header["size"], array("q")
         with memoryview(data) as view:

@@ -39,6 +39,11 @@ def describe_age(delta) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
+def is_expired(expires: datetime, now: datetime) -> bool:
+    """Whether an index that expires at *expires* is expired at *now* (valid through the instant itself)."""
+    return now > expires
+
+
 def check_index(data: bytes, signature: bytes | None, verifier: Verifier, *, registry: str,
                 highest_seen_serial: int | None, now: datetime, allow_expired: bool = False) -> TrustedIndex:
     if signature is None:
@@ -58,7 +63,7 @@ def check_index(data: bytes, signature: bytes | None, verifier: Verifier, *, reg
     if highest_seen_serial is not None and serial < highest_seen_serial:
         raise TrustError(f"registry {registry}: index serial {serial} is lower than serial {highest_seen_serial} "
                          "seen before; refusing a rollback to an older index")
-    expired = now > expires
+    expired = is_expired(expires, now)
     if expired and not allow_expired:
         raise TrustError(f"registry {registry}: the index expired {describe_age(now - expires)} ago "
                          f"({index['expires']}); use --allow-expired to use it anyway")

@@ -13,22 +13,20 @@ process: it lags by up to a day anyway.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from registry_tools.deploy.aws import AwsError, Clients, Stacks, call
 from registry_tools.monitor import cost as costs
-from registry_tools.sessions import model
 from registry_tools.sessions.model import Session
 from registry_tools.timefmt import parse_utc
 
 METRIC_WINDOW = timedelta(hours=3)
 METRIC_PERIOD_S = 300
 TREND_POINTS = 12
-BILLING_TTL_S = 3600.0
-_billing_cache: dict[str, tuple[float, float]] = {}  # session id -> (asked at, billed USD)
+BILLING_TTL = timedelta(hours=1)
+_billing_cache: dict[str, tuple[datetime, float]] = {}  # session id -> (asked at, billed USD)
 
 
 class MonitorError(Exception):
@@ -99,9 +97,9 @@ def metrics(clients: Clients, instance_id: str, now: datetime) -> tuple[tuple[fl
 
 
 def billed_cost(clients: Clients, session: Session, now: datetime) -> float:
-    """What Cost Explorer has billed to the session's tag so far (cached for BILLING_TTL_S)."""
+    """What Cost Explorer has billed to the session's tag up to *now* (asked again after BILLING_TTL)."""
     cached = _billing_cache.get(session.id)
-    if cached and time.monotonic() - cached[0] < BILLING_TTL_S:
+    if cached and timedelta(0) <= now - cached[0] < BILLING_TTL:
         return cached[1]
     start = parse_utc(session.launch_time).date()
     end = max(now.date() + timedelta(days=1), start + timedelta(days=1))
@@ -110,7 +108,7 @@ def billed_cost(clients: Clients, session: Session, now: datetime) -> float:
                   Filter={"Tags": {"Key": "arw:session-id", "Values": [session.id]}})
     total = sum(float(day.get("Total", {}).get("UnblendedCost", {}).get("Amount", 0) or 0)
                 for day in result.get("ResultsByTime", []))
-    _billing_cache[session.id] = (time.monotonic(), total)
+    _billing_cache[session.id] = (now, total)
     return total
 
 
@@ -150,11 +148,10 @@ def rates_of(session: Session) -> costs.Rates:
                            f"({exc})") from None
 
 
-def refresh(store, session_id: str, clients: Clients, *, now: datetime | None = None, cost_source: str = "estimate",
+def refresh(store, session_id: str, clients: Clients, *, now: datetime, cost_source: str = "estimate",
             budget: float | None = None) -> dict:
-    """Observe the session, append the sample to its history (through the store) and return
-    the snapshot."""
-    now = now or model.now_utc()
+    """Observe the session at *now*, append the sample to its history (through the store) and
+    return the snapshot."""
     session = store.get(session_id)
     seen = observe(session, clients, now)
     rates = rates_of(session)

@@ -1,7 +1,9 @@
 """The dated instance and price catalogue shipped in ``data/prices.json``.
 
 ``Catalogue.load()`` reads it once; lookups are pure. A type missing from a
-region means it is not sold there.
+region means it is not sold there. Validating the packs of a source tree uses
+that tree's own table when it has one (``repository_price_file``), so a
+change to the table is checked against the packs it prices.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import MappingProxyType
 
 from registry_tools.config import package_data
 
 PRICE_FILE = package_data("data", "prices.json")
+REPOSITORY_PRICE_FILE = ("registry_tools", "data", "prices.json")
 
 
 class PriceError(LookupError):
@@ -69,6 +73,14 @@ class Catalogue:
     def load(cls) -> Catalogue:
         return _default()
 
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str = "the price table") -> Catalogue:
+        """Parse a price table; anything malformed is a PriceError naming *source*."""
+        try:
+            return cls.from_mapping(json.loads(raw.decode("utf-8")))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise PriceError(f"{source} is not a valid price table: {type(exc).__name__}: {exc}") from None
+
     def instance(self, name: str) -> InstanceType:
         try:
             return self.instances[name]
@@ -88,6 +100,16 @@ class Catalogue:
             return self.ebs_gp3_usd_per_gb_month[region]
         except KeyError:
             raise PriceError(f"no EBS gp3 price for region {region!r}") from None
+
+
+def repository_price_file(project_root: Path | None) -> Path:
+    """The price table of the source tree at *project_root* (the directory holding domains/) when it has one,
+    else the table shipped with this package."""
+    if project_root is not None:
+        candidate = project_root.joinpath(*REPOSITORY_PRICE_FILE)
+        if candidate.is_file():
+            return candidate
+    return PRICE_FILE
 
 
 @lru_cache(maxsize=1)

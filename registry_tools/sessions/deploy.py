@@ -9,6 +9,7 @@ then creates the stack tagged ``arw:session-id``, ``arw:domain`` and
 (naming the failing resource), or still launching after a timeout or a detach.
 ``observe`` + ``model.reconcile`` bring a session up to date with CloudFormation
 and EC2; ``destroy`` deletes the stack, waits, and completes the session.
+Every step that records a time takes the caller's ``clock`` (``registry_tools.clock``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from registry_tools.clock import Clock
 from registry_tools.deploy.aws import AwsError, Clients, Stacks, Target, account_id, instance_states
 from registry_tools.sessions import model
 from registry_tools.sessions.interface import SessionStore
@@ -123,7 +125,7 @@ class Watch:
     event: Callable[[dict], None] = lambda event: None
 
 
-def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, *,
+def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, *, clock: Clock,
            watch: Watch = Watch(), detach: bool = False, timeout: float = DEFAULT_TIMEOUT_S,
            poll_seconds: float = 5.0, clients: Clients | None = None) -> Session:
     """Create the session, then its stack; follow it unless *detach*. KeyboardInterrupt and
@@ -134,7 +136,7 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
     except AwsError as exc:
         raise DeployError(f"cannot reach AWS in {target.region}: {exc}") from None
     session = store.create(lambda attempt: new_session(loaded, sha256, chosen, account, target.is_sandbox,
-                                                       model.now_utc(), attempt))
+                                                       clock(), attempt))
     watch.saved(session)
     stacks = Stacks(clients, poll_seconds=poll_seconds)
     tags = {TAG_SESSION: session.id, TAG_DOMAIN: session.domain, TAG_VERSION: session.pack_version}
@@ -142,20 +144,20 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
         stacks.create(session.stack_name, loaded.template_text, dict(chosen.parameters), tags)
     except AwsError as exc:
         reason = f"CreateStack was refused: {exc}"
-        return store.update(session.id, lambda s: model.finish(s, model.FAILED, model.now_utc(), reason=reason))
+        return store.update(session.id, lambda s: model.finish(s, model.FAILED, clock(), reason=reason))
     if detach:
         return session
-    return follow(store, session, stacks, clients, watch, timeout)
+    return follow(store, session, stacks, clients, watch, timeout, clock=clock)
 
 
 def follow(store: SessionStore, session: Session, stacks: Stacks, clients: Clients, watch: Watch,
-           timeout: float) -> Session:
+           timeout: float, *, clock: Clock) -> Session:
     """Watch a launching session's stack to its end and record the outcome."""
     result = stacks.wait_create(session.stack_name, timeout, on_event=watch.event)
     if result.outcome == "timeout":
         reason = f"stack still {result.status} after {timeout:.0f} s; resume the session later"
         return store.update(session.id, lambda s: replace(s, status_reason=reason))
-    return reconcile(store, session.id, clients)
+    return reconcile(store, session.id, clients, clock=clock)
 
 
 def observe(session: Session, clients: Clients) -> Observation:
@@ -190,15 +192,15 @@ def observe(session: Session, clients: Clients) -> Observation:
     )
 
 
-def reconcile(store: SessionStore, session_id: str, clients: Clients) -> Session:
+def reconcile(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock) -> Session:
     """Bring the stored session up to date with AWS and mark it accessed."""
     seen = observe(store.get(session_id), clients)
-    now = model.now_utc()
+    now = clock()
     return store.update(session_id, lambda s: model.touch(model.reconcile(s, seen, now), now))
 
 
-def destroy(store: SessionStore, session_id: str, clients: Clients, *, timeout: float = DEFAULT_TIMEOUT_S,
-            poll_seconds: float = 5.0) -> Session:
+def destroy(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock,
+            timeout: float = DEFAULT_TIMEOUT_S, poll_seconds: float = 5.0) -> Session:
     """Delete the session's stack, wait for it, and mark the session completed."""
     session = store.get(session_id)
     stacks = Stacks(clients, poll_seconds=poll_seconds)
@@ -208,6 +210,6 @@ def destroy(store: SessionStore, session_id: str, clients: Clients, *, timeout: 
             reason = f"deleting stack {session.stack_name} ended {result.status}: {result.failure}"
             store.update(session_id, lambda s: replace(s, status_reason=reason))
             raise DeployError(f"session {session_id}: {reason}")
-    now = model.now_utc()
+    now = clock()
     return store.update(session_id, lambda s: model.touch(model.finish(
         replace(s, instance_ids=()), model.COMPLETED, now, status_reason=f"stack {s.stack_name} deleted"), now))

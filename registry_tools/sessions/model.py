@@ -29,10 +29,6 @@ class SessionError(Exception):
     """A session record is invalid, or an operation is not allowed in its state."""
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def session_id(domain: str, moment: datetime, attempt: int = 0) -> str:
     """``ses_<domain>_<YYYYMMDD>_<HHMM>``; the *attempt*-th retry after a clash adds ``_<n>``."""
     base = f"ses_{re.sub(r'[^a-z0-9]+', '_', domain.lower()).strip('_') or 'pack'}_{moment.astimezone(UTC):%Y%m%d_%H%M}"

@@ -1,6 +1,7 @@
 """``registry verify``: check a whole local dist against a trust anchor, the index first
 (its signature), then every archive the index lists (sha256, size, signature); archives the
-index does not list are reported as warnings. Problems are collected per file, not raised."""
+index does not list are reported as warnings, as is an index that is expired at the
+caller's ``now`` (clients refuse it). Problems are collected per file, not raised."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from registry_tools.build.dist_dir import read_dist
@@ -113,9 +115,25 @@ def _listed_releases(index: object, errors: list[str]) -> list[tuple[str, str, s
     return found
 
 
-def verify_dist(root: Path, anchor: TrustAnchor) -> DistVerification:
+def _check_expiry(index: object, now: datetime, warnings: list[str]) -> None:
+    from registry_tools.client.trust_policy import describe_age, is_expired
+    from registry_tools.timefmt import parse_utc
+
+    text = index.get("expires") if isinstance(index, dict) else None
+    try:
+        expires = parse_utc(text)
+    except ValueError:
+        warnings.append(f"registry.json has no valid expiry ({text!r}): clients refuse it")
+        return
+    if is_expired(expires, now):
+        warnings.append(f"registry.json expired {describe_age(now - expires)} ago ({text}): clients refuse it until "
+                        "it is built and signed again (registry build --expires ...)")
+
+
+def verify_dist(root: Path, anchor: TrustAnchor, *, now: datetime) -> DistVerification:
     """Check a local dist: the index signature, then for every release in the index its archive's
-    sha256 and size against the index entry and its signature. Raises FileNotFoundError without an index."""
+    sha256 and size against the index entry and its signature; whether the index is expired at
+    *now*. Raises FileNotFoundError without an index."""
     dist = read_dist(Path(root))
     verifier = anchor.verifier()
     report = DistVerification(dist.root, anchor.describe())
@@ -135,6 +153,7 @@ def verify_dist(root: Path, anchor: TrustAnchor) -> DistVerification:
         index_check.errors.append(f"not valid JSON: {exc}")
         return report
     releases = _listed_releases(index, index_check.errors)
+    _check_expiry(index, now, report.warnings)
 
     listed: set[Path] = set()
     for section, name, version, release in releases:

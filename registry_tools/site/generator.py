@@ -2,8 +2,9 @@
 one page per pack.
 
 Inputs: a dist directory as written by ``registry build`` (``registry.json``,
-``packs/<name>-<version>.tar.gz``) and the template directory ``site/``
-(``mkdocs.yml``, theme overrides, hand-written pages, the catalog's JS/CSS).
+``packs/<name>-<version>.tar.gz``) and the template directory ``site/template/``
+beside this module (``mkdocs.yml``, theme overrides, hand-written pages, the
+catalog's JS/CSS; ``site/`` at the repository root links to it).
 ``generate_project`` copies the template into a temporary directory and adds
 ``catalog.md``, ``catalog.json`` (the rows the catalog's filter reads), a copy
 of ``registry.json``, the home page's counts and two stamp pages; mkdocs builds
@@ -34,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "site"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "template"  # shipped in the package; the checkout's site/ links here
 MARKER = ".arw-site"  # in a built site: lets the next build replace it, and nothing else
 COUNTS_MARKER = "<!-- arw:counts -->"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -2,9 +2,12 @@
 
 The key hashes every file of a version directory (names and bytes) together
 with everything that can change a verdict: this tool's version, cfn-lint's
-version, the price table, the schema and our security rules, and whether
-cfn-lint ran. An unchanged pack is therefore never re-linted; any edit to the
-pack or to the checks misses the cache. Entries are JSON files written
+version, the schema and our security rules, whether cfn-lint ran, and the
+content of the price table the packs were checked against (the packaged one
+or the source tree's own, see ``pricing.catalogue.repository_price_file``).
+An unchanged pack is therefore never re-linted; any edit to the pack, the
+checks or the price table misses the cache (cfn-lint's own verdict, keyed by
+``lint_key``, does not depend on prices). Entries are JSON files written
 atomically under ``$ARW_HOME/cache/validate/``.
 """
 
@@ -25,7 +28,7 @@ FORMAT = 1
 
 @lru_cache(maxsize=1)
 def checks_fingerprint() -> str:
-    """Hash of what decides a verdict besides the pack itself."""
+    """Hash of what decides a verdict besides the pack itself and the price table."""
     from importlib.metadata import PackageNotFoundError, version
 
     from registry_tools import __version__
@@ -36,7 +39,7 @@ def checks_fingerprint() -> str:
     except PackageNotFoundError:
         digest.update(b"cfn-lint-unknown")
     here = Path(__file__).resolve().parent
-    sources = [package_data("data", "prices.json"), package_data("schemas", "domain.schema.json"),
+    sources = [package_data("schemas", "domain.schema.json"),
                *sorted((here / "security_rules").glob("*.py")), *sorted(here.glob("*.py")),
                *sorted((here.parent / "packs").glob("*.py")), *sorted((here.parent / "pricing").glob("*.py"))]
     for path in sources:
@@ -45,9 +48,21 @@ def checks_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def pack_key(version_dir: Path, lint: bool) -> str | None:
-    """The cache key of a version directory, or None when it cannot be read."""
+def prices_digest(raw: bytes) -> str:
+    """The part of a cache key that stands for a price table's content."""
+    return hashlib.sha256(b"prices\0" + raw).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _packaged_prices_digest() -> str:
+    return prices_digest(package_data("data", "prices.json").read_bytes())
+
+
+def pack_key(version_dir: Path, lint: bool, prices: str | None = None) -> str | None:
+    """The cache key of a version directory checked against the price table whose ``prices_digest`` is *prices*
+    (default: the packaged table), or None when it cannot be read."""
     digest = hashlib.sha256(checks_fingerprint().encode())
+    digest.update((prices or _packaged_prices_digest()).encode())
     digest.update(b"lint" if lint else b"nolint")
     digest.update(str(version_dir.parent.name).encode())
     digest.update(version_dir.name.encode())

@@ -5,7 +5,9 @@
 results are cached by content hash (``ResultCache``), so an unchanged pack is
 not re-linted; pack-level checks (``latest``, version order) always run.
 cfn-lint uses one reused rule set per process; ``jobs > 1`` spreads the
-uncached versions over worker processes.
+uncached versions over worker processes. Costs and instance specs are checked
+against the packaged price table, or the one in ``price_file`` (the source
+tree's own, read once per run and part of every cache key).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from pathlib import Path
 from registry_tools.packs.errors import PackError
 from registry_tools.packs.loader import PACK_FILE, load_pack_files
 from registry_tools.packs.repository import LATEST_LINK, version_dirs
-from registry_tools.pricing.catalogue import Catalogue
-from registry_tools.validation.cache import ParsedPacks, ResultCache, lint_key, pack_key
+from registry_tools.pricing.catalogue import Catalogue, PriceError
+from registry_tools.validation.cache import ParsedPacks, ResultCache, lint_key, pack_key, prices_digest
 from registry_tools.validation.findings import ERROR, Finding, Report
 from registry_tools.validation.semantics import check_pack, check_price_table_age
 
@@ -43,10 +45,10 @@ class _Checker:
     an unchanged template.
     """
 
-    def __init__(self, lint: bool, cache: ResultCache | None = None):
+    def __init__(self, lint: bool, cache: ResultCache | None = None, catalogue: Catalogue | None = None):
         self.lint = lint
         self.cache = cache
-        self.catalogue = Catalogue.load()
+        self.catalogue = catalogue or Catalogue.load()
         self._linter = None
 
     def check(self, version_dir: Path) -> list[Finding]:
@@ -90,9 +92,9 @@ class _Checker:
 _WORKER: _Checker | None = None
 
 
-def _worker_init(lint: bool, cache: ResultCache | None) -> None:
+def _worker_init(lint: bool, cache: ResultCache | None, prices: bytes | None = None) -> None:
     global _WORKER
-    _WORKER = _Checker(lint, cache)
+    _WORKER = _Checker(lint, cache, Catalogue.from_bytes(prices) if prices is not None else None)
 
 
 def _worker_check(version_dir: Path) -> list[Finding]:
@@ -136,14 +138,24 @@ def validate(
     cache: ResultCache | None = None,
     jobs: int = 1,
     added: Iterable[Path] = (),
+    price_file: Path | None = None,
 ) -> Report:
+    """Raises PriceError (before checking anything) when *price_file* cannot be read or parsed."""
     dirs = list(dict.fromkeys(Path(d) for d in version_dirs_))
-    findings: list[Finding] = check_price_table_age(Catalogue.load(), today) if today else []
+    prices: bytes | None = None
+    if price_file is not None:
+        try:
+            prices = Path(price_file).read_bytes()
+        except OSError as exc:
+            raise PriceError(f"cannot read the price table {price_file}: {exc.strerror or exc}") from None
+    catalogue = Catalogue.from_bytes(prices, str(price_file)) if prices is not None else Catalogue.load()
+    digest = prices_digest(prices) if prices is not None else None
+    findings: list[Finding] = check_price_table_age(catalogue, today) if today else []
     results: dict[Path, list[Finding]] = {}
     keys: dict[Path, str | None] = {}
     cached = 0
     for version_dir in dirs:
-        keys[version_dir] = pack_key(version_dir, lint) if cache else None
+        keys[version_dir] = pack_key(version_dir, lint, digest) if cache else None
         hit = cache.get(keys[version_dir]) if cache and keys[version_dir] else None
         if hit is not None:
             results[version_dir] = hit
@@ -153,13 +165,13 @@ def validate(
         jobs = min(os.cpu_count() or 1, MAX_AUTO_JOBS)
     # worker processes each load cfn-lint's rules (~2 s): only worth it for several uncached packs
     if jobs > 1 and len(todo) >= MIN_PARALLEL:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint, cache)) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint, cache, prices)) as pool:
             for version_dir, result in zip(todo, pool.map(_worker_check, todo, chunksize=max(1, len(todo) // (jobs * 4))), strict=True):
                 if progress:
                     progress(version_dir)
                 results[version_dir] = result
     else:
-        checker = _Checker(lint, cache)
+        checker = _Checker(lint, cache, catalogue)
         try:
             for version_dir in todo:
                 if progress:
