@@ -7,6 +7,10 @@ decision, or a ``Clock`` (a function returning the time) for work that waits,
 such as following a stack or refreshing the monitor. Nothing below the CLI
 reads the system clock by itself.
 
+The two rules every such decision uses live here too: ``is_expired`` and
+``is_fresh`` (a cache written "in the future", e.g. by a command run with a
+later ``$ARW_NOW``, is never fresh).
+
 The CLI takes its time from ``now()``: the system clock, or ``$ARW_NOW``
 (``2027-06-01T00:00:00Z``) when set, which answers "what would this command do
 at that time" for scripts, reproducible runs and tests. Durations (timeouts,
@@ -19,9 +23,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 NOW_ENV = "ARW_NOW"
+YEARS = (1970, 9000)  # a reference time outside these is a typo, and would overflow date arithmetic
 
 Clock = Callable[[], datetime]
 
@@ -46,8 +51,22 @@ def parse_reference_time(text: str) -> datetime:
     from registry_tools.timefmt import parse_utc_or_date
 
     try:
-        return parse_utc_or_date(text)
+        moment = parse_utc_or_date(text)
     except ValueError:
+        moment = None
+    if moment is None or not YEARS[0] <= moment.year <= YEARS[1]:
         raise ClockError(f"{NOW_ENV}={text!r} is not a UTC time; use e.g. {NOW_ENV}=2027-06-01T00:00:00Z "
-                         f"or unset it to use the system clock") from None
+                         f"or unset it to use the system clock")
+    return moment
+
+
+def is_expired(expires: datetime, now: datetime) -> bool:
+    """Whether something valid until *expires* is expired at *now* (valid through the instant itself)."""
+    return now > expires
+
+
+def is_fresh(since: datetime, now: datetime, window: timedelta) -> bool:
+    """Whether something made at *since* is still fresh at *now*: younger than *window*, and not from
+    the future (a clock that went back, or a run with a later ``$ARW_NOW``)."""
+    return timedelta(0) <= now - since < window
 

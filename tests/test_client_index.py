@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -96,17 +96,31 @@ def test_fetch_verify_cache_and_conditional_requests(served):
     assert later.source in ("not-modified", "network")  # the update interval passed: asked again
 
 
+def republish(repo, www, key, out, *, serial: int) -> None:
+    """Serve a new build of *repo* with *serial*, with a Last-Modified newer than the cached copy's."""
+    assert build(repo, out, "--sign-key", str(key), "--serial", str(serial)).exit_code == 0
+    shutil.rmtree(www)
+    shutil.copytree(out, www)
+    later = (www / "registry.json").stat().st_mtime + 10  # the file system's clock, which faketime does not move
+    for path in www.rglob("*"):
+        os.utime(path, (later, later))
+
+
+def test_a_cache_written_at_a_later_reference_time_is_not_fresh(served, tmp_path):
+    """A command run with ARW_NOW in the future must not stop later runs from checking for a new index."""
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    assert load_index(registry, now=FIXTURE_NOW + timedelta(days=10)).trusted.serial == 5
+    republish(repo, www, key, tmp_path / "newer", serial=6)
+    again = load_index(registry, now=FIXTURE_NOW)
+    assert again.source == "network" and again.trusted.serial == 6
+
+
 def test_rollback_to_a_lower_serial_is_refused(served, tmp_path):
     repo, www, key, server, url = served
     registry = registry_for(url, key)
     load_index(registry, now=FIXTURE_NOW)
-    older = tmp_path / "older"
-    assert build(repo, older, "--sign-key", str(key), "--serial", "3").exit_code == 0
-    shutil.rmtree(www)
-    shutil.copytree(older, www)
-    later = datetime.now().timestamp() + 10  # a newer Last-Modified than the cached copy
-    for path in www.rglob("*"):
-        os.utime(path, (later, later))
+    republish(repo, www, key, tmp_path / "older", serial=3)
     with pytest.raises(RegistryError, match="serial 3 is lower than serial 5 seen before"):
         load_index(registry, now=FIXTURE_NOW, refresh=True)
 

@@ -9,7 +9,6 @@ import io
 import json
 import os
 import tarfile
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -89,7 +88,7 @@ def republish(www, key, data: bytes) -> None:
 
 def newer(path) -> None:
     """Give *path* a Last-Modified after the cached copy's, so a conditional request fetches it."""
-    later = time.time() + 10
+    later = path.stat().st_mtime + 10  # the file system's clock, which faketime does not move
     os.utime(path, (later, later))
 
 
@@ -161,8 +160,7 @@ def test_a_signed_archive_of_another_pack_or_missing_files_is_refused(lab, serve
     result = run("config", "install", "genomics@1.2.0", "--refresh")
     assert result.exit_code == 1 and "the archive holds genomics 1.1.0" in result.output, result.output
     republish(www, key, tar_gz([file_member(f"{PREFIX}/{n}", d) for n, d in files.items() if n != "README.md"]))
-    later = time.time() + 20  # a Last-Modified after the first republish's
-    os.utime(www / "registry.json", (later, later))
+    newer(www / "registry.json")  # once more: a Last-Modified after the first republish's
     result = run("config", "install", "genomics@1.2.0", "--refresh")
     assert result.exit_code == 1 and "the archive lacks README.md" in result.output, result.output
     assert not (home / "domains" / "genomics" / "1.2.0").exists()

@@ -305,6 +305,7 @@ def test_validating_a_tree_uses_its_price_table_and_caches_by_its_content(repo_c
     ("registry_tools/validation/semantics.py", True),
     ("templates/domain-template/domain.yaml", True),
     ("pyproject.toml", True),
+    ("requirements/constraints.txt", True),
     ("docs/ARCHITECTURE.md", False),
     ("README.md", False),
     (".github/workflows/validate.yml", False),
@@ -346,3 +347,5 @@ def test_the_price_table_age_is_judged_by_the_commands_reference_time(pack_copy,
     old = json.loads(_run("registry", "validate", "--no-lint", "--format", "json", str(pack_copy)).output)
     (warning,) = [f for f in old["findings"] if f["rule"] == "ARW122"]
     assert warning["severity"] == "warning" and "181 days old" in warning["message"] and old["errors"] == 0
+    text = _run("registry", "validate", "--no-lint", str(pack_copy)).output
+    assert "Checked 1 pack version(s): 0 error(s), 1 warning(s), 1 clean" in text  # the table is not a pack

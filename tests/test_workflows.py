@@ -151,7 +151,11 @@ def test_pull_request_checks_run_lint_the_whole_suite_and_changed_packs():
     assert data["on"] == {"pull_request": None}, "every pull request, no paths filter: any code change can break the suite"
     runs = {job: "\n".join(step.get("run", "") for step in j["steps"]) for job, j in data["jobs"].items()}
     assert "make lint" in runs["lint"]
-    assert "bash .ci/run" in runs["tests"] and "bookworm" in data["jobs"]["tests"]["container"]
+    tests = data["jobs"]["tests"]
+    assert "bash .ci/run" in runs["tests"] and "bookworm" in tests["container"]["image"]
+    # the offline pass must really run in a network namespace there, not fall back with a warning
+    assert {"--cap-add=SYS_ADMIN", "--cap-add=NET_ADMIN"} <= set(tests["container"]["options"].split())
+    assert [step["env"]["ARW_REQUIRE_NETNS"] for step in tests["steps"] if "bash .ci/run" in step.get("run", "")] == ["1"]
     assert 'registry validate --changed-since "$BASE_SHA"' in runs["packs"]
     assert 'registry changed --since "$BASE_SHA"' in runs["test-deploy"]
 

@@ -26,7 +26,7 @@ from registry_tools.build.archive import FIXED_EPOCH, archive_bytes
 from registry_tools.build.gitdates import GitDates
 from registry_tools.build.index import BuiltRelease, build_index, iso, to_json, to_yaml
 from registry_tools.build.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
-from registry_tools.client.trust_policy import is_expired
+from registry_tools.clock import is_expired
 from registry_tools.config import package_data
 from registry_tools.fsutil import replace_dir
 from registry_tools.packs.loader import load_validated_pack

@@ -131,7 +131,7 @@ def _print_catalog(entries: list[dict]) -> None:
 @click.option("--changed-since", "changed_since", metavar="GIT_REF",
               help="Only packs with files changed since GIT_REF (committed, staged, unstaged or untracked); every "
                    "pack when something all packs depend on changed (price table, schemas/, registry_tools/, "
-                   "templates/, pyproject.toml).")
+                   "templates/, pyproject.toml, requirements/).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="Report format: readable text, JSON, SARIF 2.1.0 or GitHub annotations.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 64), default=0,
@@ -225,7 +225,9 @@ def _print_report(report) -> None:
             where = f"{f.file}:{f.line}" if f.line else f.file
             click.echo("  " + click.style(f.severity, fg="red" if f.severity == "error" else "yellow")
                        + f" [{f.rule}] {where}: {f.message}")
-    clean = report.packs - len(by_pack)
+    from registry_tools.validation.semantics import PRICE_TABLE
+
+    clean = report.packs - len([key for key in by_pack if key[0] != PRICE_TABLE])
     summary = (f"Checked {report.packs} pack version(s): {report.errors} error(s), {report.warnings} warning(s)"
                f"{f', {clean} clean' if clean else ''}{f' ({report.cached} unchanged, from cache)' if report.cached else ''}.")
     click.secho(summary, fg="red" if report.errors else "green")
@@ -408,8 +410,8 @@ def changed_cmd(ref: str, domains_dir: Path | None, as_json: bool) -> None:
     except changes.GitError as exc:
         raise UserError(f"--since {ref}: {exc}") from None
     if found.every_pack:
-        click.echo(f"note: {', '.join(found.every_pack[:3])}{' ...' if len(found.every_pack) > 3 else ''} changed, "
-                   "which affects every pack; listed here: only packs whose own files changed", err=True)
+        click.echo(f"note: {found.every_pack_files()} changed, which affects every pack; listed here: only packs "
+                   "whose own files changed", err=True)
     added = set(found.added)
     rows = [{"pack": d.parent.name, "version": d.name[1:], "path": str(d), "new": d in added} for d in found.changed]
     if as_json:

@@ -25,6 +25,7 @@ from pathlib import Path
 from registry_tools.build.layout import INDEX_JSON
 from registry_tools.client.settings import Registry
 from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_index
+from registry_tools.clock import is_fresh
 from registry_tools.config import LIMITS, state_dir
 from registry_tools.fetch.dist import index_url
 from registry_tools.fetch.http import Fetcher, FetchError, join_url
@@ -43,7 +44,6 @@ class LoadedIndex:
     registry: Registry
     trusted: TrustedIndex
     source: str  # "network", "not-modified", "cache" or "fallback"
-    fetched_at: datetime
     digest: str  # sha256 of the index file, as cached
     notice: str | None = None
 
@@ -110,9 +110,9 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
     def from_cache(source: str, notice: str | None = None) -> LoadedIndex:
         data, signature = cached
         trusted = _check(registry, data, signature, highest, now, allow_expired)
-        return LoadedIndex(registry, trusted, source, fetched_at or now, meta["sha256"], notice)
+        return LoadedIndex(registry, trusted, source, meta["sha256"], notice)
 
-    fresh = fetched_at is not None and now - fetched_at < timedelta(hours=interval_hours)
+    fresh = fetched_at is not None and is_fresh(fetched_at, now, timedelta(hours=interval_hours))
     if cached and ((offline and registry.is_remote) or (fresh and not refresh)):
         return from_cache("cache")
     if offline and registry.is_remote:
@@ -127,7 +127,6 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
                                last_modified=meta.get("last_modified") if cached else None)
         if response.status == 304 and cached:
             meta = cache.touch(meta, fetched_at=format_utc(now))
-            fetched_at = now
             return from_cache("not-modified")
         signature = fetcher.get(url + registry.trust.suffix, LIMITS.max_signature_bytes).content
     except FetchError as exc:
@@ -141,7 +140,7 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
         "etag": response.etag, "last_modified": response.last_modified, "fetched_at": format_utc(now),
         "serial": trusted.serial, "highest_serial": max(trusted.serial, highest or 0), "url": url,
     })
-    return LoadedIndex(registry, trusted, "network", now, digest)
+    return LoadedIndex(registry, trusted, "network", digest)
 
 
 def _check(registry: Registry, data: bytes, signature: bytes, highest: int | None, now: datetime,

@@ -28,6 +28,7 @@ from array import array
 from datetime import datetime, timedelta
 
 from registry_tools.client.search import SearchIndex
+from registry_tools.clock import is_expired, is_fresh
 from registry_tools.home import config_text, state_dir_name
 from registry_tools.timefmt import format_utc, parse_utc
 
@@ -101,7 +102,8 @@ def _current(header: dict, now: datetime) -> bool:
     for recorded in header["sources"]:
         state = source_state(recorded["name"])
         if (state is None or any(state[k] != recorded[k] for k in ("sha256", "size", "mtime_ns"))
-                or now - parse_utc(state["fetched_at"]) >= window or now > parse_utc(recorded["expires"])):
+                or not is_fresh(parse_utc(state["fetched_at"]), now, window)
+                or is_expired(parse_utc(recorded["expires"]), now)):
             return False
     return True
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from registry_tools.clock import is_expired
 from registry_tools.signing.interface import SignatureError, SignerIdentity, Verifier
 from registry_tools.timefmt import parse_utc
 
@@ -37,11 +38,6 @@ class TrustedIndex:
 def describe_age(delta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
-
-
-def is_expired(expires: datetime, now: datetime) -> bool:
-    """Whether an index that expires at *expires* is expired at *now* (valid through the instant itself)."""
-    return now > expires
 
 
 def check_index(data: bytes, signature: bytes | None, verifier: Verifier, *, registry: str,

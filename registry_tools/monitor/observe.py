@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from registry_tools.clock import is_fresh
 from registry_tools.deploy.aws import AwsError, Clients, Stacks, call
 from registry_tools.monitor import cost as costs
 from registry_tools.sessions.model import Session
@@ -99,7 +100,7 @@ def metrics(clients: Clients, instance_id: str, now: datetime) -> tuple[tuple[fl
 def billed_cost(clients: Clients, session: Session, now: datetime) -> float:
     """What Cost Explorer has billed to the session's tag up to *now* (asked again after BILLING_TTL)."""
     cached = _billing_cache.get(session.id)
-    if cached and timedelta(0) <= now - cached[0] < BILLING_TTL:
+    if cached and is_fresh(cached[0], now, BILLING_TTL):
         return cached[1]
     start = parse_utc(session.launch_time).date()
     end = max(now.date() + timedelta(days=1), start + timedelta(days=1))

@@ -116,7 +116,8 @@ def _listed_releases(index: object, errors: list[str]) -> list[tuple[str, str, s
 
 
 def _check_expiry(index: object, now: datetime, warnings: list[str]) -> None:
-    from registry_tools.client.trust_policy import describe_age, is_expired
+    from registry_tools.client.trust_policy import describe_age
+    from registry_tools.clock import is_expired
     from registry_tools.timefmt import parse_utc
 
     text = index.get("expires") if isinstance(index, dict) else None

@@ -10,8 +10,8 @@ pack-level checks run.
 
 Some files outside ``domains/`` decide the verdict on every pack
 (``EVERY_PACK``): the price table, the schemas, the checks themselves
-(everything under ``registry_tools/``), ``templates/`` and ``pyproject.toml``
-(which pins cfn-lint and jsonschema). ``Changes.every_pack`` names those that
+(everything under ``registry_tools/``), ``templates/``, ``pyproject.toml`` (the
+ranges of cfn-lint and jsonschema) and ``requirements/`` (their exact pins). ``Changes.every_pack`` names those that
 changed; ``registry validate --changed-since`` then validates every pack, so
 raising one instance price is checked against every pack that uses it.
 """
@@ -28,7 +28,7 @@ from registry_tools.packs.semver import Version, VersionError
 
 # Paths relative to the project root (the directory holding domains/): a directory ends with "/".
 # schemas/ is a link to registry_tools/schemas/; git reports changes to its files under registry_tools/.
-EVERY_PACK = ("registry_tools/", "schemas/", "schemas", "templates/", "pyproject.toml")
+EVERY_PACK = ("registry_tools/", "schemas/", "schemas", "templates/", "templates", "pyproject.toml", "requirements/")
 
 
 class GitError(Exception):
@@ -42,12 +42,14 @@ class Changes:
     every_pack: tuple[str, ...] = ()
     """Changed files outside domains/ that affect every pack (project-relative, sorted); empty when none did."""
 
+    def every_pack_files(self) -> str:
+        """The changed files every pack depends on, for one line of output ("" when none)."""
+        more = f" and {len(self.every_pack) - 3} more file(s)" if len(self.every_pack) > 3 else ""
+        return f"{', '.join(self.every_pack[:3])}{more}"
+
     def every_pack_reason(self) -> str | None:
         """Why every pack must be validated (one line), or None."""
-        if not self.every_pack:
-            return None
-        more = f" and {len(self.every_pack) - 3} more file(s)" if len(self.every_pack) > 3 else ""
-        return f"{', '.join(self.every_pack[:3])}{more} changed: validating every pack"
+        return f"{self.every_pack_files()} changed: validating every pack" if self.every_pack else None
 
 
 def _git(root: Path, *args: str) -> str:

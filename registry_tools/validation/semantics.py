@@ -23,6 +23,7 @@ README_SECTIONS = ("overview", "sizes and cost", "software", "getting started")
 COST_WARNING = 0.05  # more than 5% off the price table: warning
 COST_ERROR = 0.10  # more than 10% off: error
 PRICE_TABLE_MAX_AGE_DAYS = 180
+PRICE_TABLE = "(price table)"  # the "pack" of findings about the price table itself
 
 
 def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | None = None) -> list[Finding]:
@@ -101,5 +102,5 @@ def check_price_table_age(catalogue: Catalogue, today: date) -> list[Finding]:
     age = (today - date.fromisoformat(catalogue.price_date)).days
     if age <= PRICE_TABLE_MAX_AGE_DAYS:
         return []
-    return [Finding("(price table)", catalogue.price_date, "ARW122", WARNING, "registry_tools/data/prices.json", None,
+    return [Finding(PRICE_TABLE, catalogue.price_date, "ARW122", WARNING, "registry_tools/data/prices.json", None,
                     f"the price table is {age} days old ({catalogue.price_date}); prices may have changed")]
