@@ -1,6 +1,9 @@
-"""The monitor: cost maths and history (pure), snapshots from moto (metrics injected with
-put_metric_data, Cost Explorer results through moto's API), continuity across processes and
-machines, the budget, the API-call count per refresh, and the live dashboard in a terminal."""
+"""The monitor: cost maths and history (pure, charged by what EC2 reports), snapshots from moto
+(metrics injected with put_metric_data, Cost Explorer results through moto's API), launching
+sessions reconciled by the monitor, `sessions list` and `show`, a first look long after the launch
+(the time injected), a stop between two samples, unreachable sessions beside reachable ones,
+continuity across processes and machines, the budget, the AWS-call count of one refresh (one
+session, and ten in one region), and the live dashboard in a terminal."""
 
 from __future__ import annotations
 
@@ -10,17 +13,20 @@ import pty
 import select
 import subprocess
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
-from registry_tools.deploy.aws import Clients, Target
+from registry_tools.deploy.aws import AwsError, Clients, Target
 from registry_tools.monitor import cost as costs
+from registry_tools.monitor import ec2
 from registry_tools.monitor import observe as monitor
 from registry_tools.sessions.local import LocalStore
 from registry_tools.sessions.s3 import S3Store
-from registry_tools.timefmt import format_utc
+from registry_tools.timefmt import format_utc, parse_utc
 
 from .test_sessions_cli import ARW, arw, machine, ok  # noqa: F401  (fixture)
 
@@ -41,6 +47,94 @@ def test_cost_runs_on_across_samples_and_stopped_time_is_not_charged():
     assert later["cost_usd"] == pytest.approx(3 * 1.0 + 13 * 0.1)
     assert RATES.projected_monthly(True) == pytest.approx(803.0) and RATES.projected_monthly(False) == pytest.approx(73.0)
     assert costs.over_budget(100, 3.0, 803.0) and not costs.over_budget(None, 3.0, 803.0)
+
+
+def test_runtime_comes_from_what_ec2_reports():
+    hour = timedelta(hours=1)
+    # first looked at 12 hours after the launch; the instance started 2 minutes after it: 12 h less 2 min
+    first = costs.advance(None, T0, T0 + 12 * hour, "running", RATES, started=T0 + timedelta(minutes=2))
+    assert first["running_s"] == 12 * 3600 - 120 and first["elapsed_s"] == 12 * 3600
+    assert first["cost_usd"] == pytest.approx((12 * 3600 - 120) / 3600 * 1.0 + 12 * 0.1, abs=1e-4)
+    # running at the previous sample, stopped 1 h later, seen 10 h later: 1 h more, not 10
+    stopped = costs.advance(first, T0, T0 + 22 * hour, "stopped", RATES, started=T0 + timedelta(minutes=2),
+                            stopped=T0 + 13 * hour)
+    assert stopped["running_s"] == first["running_s"] + 3600 and stopped["elapsed_s"] == 22 * 3600
+    # stopped at the previous sample, started again 4 h later, seen 6 h later: the last 2 h
+    again = costs.advance(stopped, T0, T0 + 28 * hour, "running", RATES, started=T0 + 26 * hour)
+    assert again["running_s"] == stopped["running_s"] + 2 * 3600
+    # first looked at when it is already stopped: from its start to its stop
+    seen_stopped = costs.advance(None, T0, T0 + 12 * hour, "stopped", RATES, started=T0 + timedelta(minutes=1),
+                                 stopped=T0 + 3 * hour)
+    assert seen_stopped["running_s"] == 3 * 3600 - 60 and seen_stopped["elapsed_s"] == 12 * 3600
+    # samples taken while the stack was being created ("none": no instance yet) charge nothing before the start
+    launching = costs.advance(None, T0, T0 + timedelta(minutes=1), "none", RATES)
+    assert launching["running_s"] == 0
+    later = costs.advance(launching, T0, T0 + 5 * hour, "running", RATES, started=T0 + timedelta(minutes=3))
+    assert later["running_s"] == 5 * 3600 - 180
+    # terminated between two samples: up to the termination
+    ended = costs.advance(later, T0, T0 + 9 * hour, "terminated", RATES, started=T0 + timedelta(minutes=3),
+                          stopped=T0 + 6 * hour)
+    assert ended["running_s"] == later["running_s"] + 3600
+
+
+def test_what_ec2_does_not_say_is_charged_by_the_previous_sample():
+    hour = timedelta(hours=1)
+    running = {"time": format_utc(T0), "state": "running", "running_s": 0.0, "elapsed_s": 0.0}
+    stopped = {**running, "state": "stopped"}
+    # stopped, and the transition reason has no time: the previous sample's state stands (an upper bound)
+    assert costs.running_seconds(T0, T0 + hour, "running", "stopped", T0 - hour, None) == 3600
+    assert costs.running_seconds(T0, T0 + hour, "stopped", "stopped", T0 - hour, None) == 0
+    # stopped and started again between two samples: EC2 keeps only the last start; up to it is charged
+    assert costs.advance(running, T0, T0 + 6 * hour, "running", RATES, started=T0 + 5 * hour)["running_s"] == 6 * 3600
+    assert costs.advance(stopped, T0, T0 + 6 * hour, "running", RATES, started=T0 + 5 * hour)["running_s"] == 3600
+    # starting (pending) is not charged; no times at all: the previous state (first sample: the current one)
+    assert costs.running_seconds(T0, T0 + hour, "stopped", "pending", T0 + hour, None) == 0
+    assert costs.running_seconds(T0, T0 + hour, None, "running") == 3600
+    assert costs.running_seconds(T0, T0 - hour, "running", "running", T0 - 2 * hour) == 0  # a clock that went back
+    # an instance start reported before the session's launch (another clock) charges from the launch
+    assert costs.running_seconds(T0, T0 + hour, None, "running", T0 - hour) == 3600
+
+
+def test_transition_times_from_ec2_reasons():
+    assert ec2.transition_time("User initiated (2026-06-28 17:00:00 GMT)") == datetime(2026, 6, 28, 17, tzinfo=UTC)
+    assert ec2.transition_time("User initiated (2026-12-04 16:50:21 UTC)") == datetime(2026, 12, 4, 16, 50, 21, tzinfo=UTC)
+    assert ec2.transition_time("Server.SpotInstanceTermination") is None
+    assert ec2.transition_time("") is None and ec2.transition_time(None) is None
+    assert ec2.transition_time("User initiated (2026-13-45 99:00:00 GMT)") is None
+
+
+class FakeClients:
+    """Records each call's size: a CloudWatch / EC2 double for the chunking of large groups."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, service):
+        return self
+
+    def get_metric_data(self, MetricDataQueries, **kwargs):  # noqa: N803 - boto3's names
+        assert len(MetricDataQueries) <= 500 and len({q["Id"] for q in MetricDataQueries}) == len(MetricDataQueries)
+        self.calls.append(("GetMetricData", len(MetricDataQueries)))
+        return {"MetricDataResults": [
+            {"Id": q["Id"], "Timestamps": [T0], "Values": [float(q["MetricStat"]["Metric"]["Dimensions"][0]["Value"][2:])]}
+            for q in MetricDataQueries]}
+
+    def describe_instance_status(self, InstanceIds, IncludeAllInstances):  # noqa: N803
+        assert len(InstanceIds) <= 100 and IncludeAllInstances
+        self.calls.append(("DescribeInstanceStatus", len(InstanceIds)))
+        return {"InstanceStatuses": [{"InstanceId": i, "SystemStatus": {"Status": "ok"},
+                                      "InstanceStatus": {"Status": "initializing"}} for i in InstanceIds]}
+
+
+def test_large_groups_are_split_at_the_api_limits():
+    ids = [f"i-{k}" for k in range(600)]
+    fake = FakeClients()
+    series = ec2.metrics(fake, ids, T0)
+    assert [n for _, n in fake.calls] == [500, 500, 200]  # 2 queries per instance, 500 per call
+    assert series["i-0"] == ((0.0,), (0.0,)) and series["i-599"] == ((599.0,), (599.0,))
+    fake.calls.clear()
+    checks = ec2.checks(fake, ids[:250])
+    assert [n for _, n in fake.calls] == [100, 100, 50] and checks["i-249"] == {"system": "ok", "instance": "initializing"}
 
 
 def test_history_keeps_one_sample_per_spacing_and_is_bounded():
@@ -118,6 +212,160 @@ def test_budget_list_view_and_call_count(live_session):
     clients._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
     monitor.refresh(LocalStore(), session["id"], clients, now=datetime.now(UTC))
     assert len(calls) <= 3, calls
+
+
+def detached(env: dict, count: int = 1) -> list[str]:
+    """Deploy genomics *count* times with --detach (sessions left launching, as after quitting)."""
+    ids = []
+    for _ in range(count):
+        out = ok(env, "deploy", "--domain", "genomics", "--detach")
+        ids.append(out.split("--session ")[1].split()[0])
+    return ids
+
+
+def store_of(env: dict) -> LocalStore:
+    return LocalStore(Path(env["ARW_HOME"]) / "sessions")
+
+
+def test_detach_then_monitor_reconciles_and_charges_from_the_launch(machine):  # noqa: F811
+    env = machine()
+    listed, single, shown = detached(env, 3)
+    store = store_of(env)
+    assert store.get(listed).status == "launching"
+    launch = parse_utc(store.get(listed).launch_time)
+    hourly, storage_monthly = 1.0584, 500 * 0.08  # r7i.4xlarge in us-east-1; 500 GiB of gp3
+    # first looked at 12 hours after the launch (the time injected): running since its launch, charged so
+    later = {**env, "ARW_NOW": format_utc(launch + timedelta(hours=12))}
+    snaps = {s["session"]: s for s in json.loads(ok(later, "monitor", "--once", "--json"))}
+    assert set(snaps) == {listed, single, shown}
+    snap = snaps[listed]
+    assert snap["status"] == "running" and snap["instance_state"] == "running" and snap["stack_status"] == "CREATE_COMPLETE"
+    assert snap["instance_id"] and snap["instance_id"].startswith("i-") and snap["health"] == "ok"
+    assert snap["runtime_hours"] == pytest.approx(12, abs=0.02)
+    assert snap["cost_usd"] == pytest.approx(12 * hourly + 12 * storage_monthly / 730, abs=0.1)
+    assert snap["projected_monthly_usd"] == pytest.approx(hourly * 730 + storage_monthly, abs=0.01)
+    stored = store.get(listed)
+    assert stored.status == "running" and stored.instance_ids == (snap["instance_id"],) and stored.outputs
+    # the next refresh goes on from there
+    again = json.loads(ok({**env, "ARW_NOW": format_utc(launch + timedelta(hours=13))}, "monitor", "--session",
+                          listed, "--once", "--json"))
+    assert again["runtime_hours"] == pytest.approx(13, abs=0.02)
+
+
+def test_monitor_one_launching_session_and_sessions_show_reconcile(machine):  # noqa: F811
+    env = machine()
+    first, second = detached(env, 2)
+    snap = json.loads(ok(env, "monitor", "--session", first, "--once", "--json"))
+    assert snap["status"] == "running" and snap["instance_id"] and snap["instance_state"] == "running"
+    shown = json.loads(ok(env, "sessions", "show", second, "--json"))
+    assert shown["status"] == "running" and shown["instance_ids"] and shown["outputs"]
+    text = ok(env, "sessions", "show", first)
+    assert "running" in text.splitlines()[1] and "launching" not in text
+
+
+def test_a_stop_between_two_samples_is_charged_up_to_the_stop(live_session):
+    env, session, clients, _ = live_session
+    store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = monitor.refresh(store, sid, clients, now=now)
+    clients("ec2").stop_instances(InstanceIds=[instance])  # now-ish, by EC2's clock
+    seen = monitor.refresh(store, sid, clients, now=now + timedelta(hours=5))  # seen stopped 5 hours later
+    assert seen["instance_state"] == "stopped" and seen["status"] == "stopped"
+    assert seen["runtime_hours"] == pytest.approx(first["runtime_hours"], abs=0.01)  # not 5 hours more
+    assert seen["projected_monthly_usd"] == pytest.approx(500 * 0.08, abs=0.01)  # storage only
+    assert [r["status"] for r in json.loads(ok(env, "sessions", "list", "--json"))] == ["stopped"]
+    clients("ec2").start_instances(InstanceIds=[instance])
+    running = monitor.refresh(store, sid, clients, now=now + timedelta(hours=6))
+    assert running["status"] == "running" and running["instance_state"] == "running"
+    assert running["runtime_hours"] == pytest.approx(seen["runtime_hours"] + 1, abs=0.01)
+
+
+def test_unreachable_sessions_are_shown_with_the_reason_beside_the_others(machine, tmp_path):  # noqa: F811
+    env = {**machine(), "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials")}
+    first, lost, third = detached(env, 3)
+    store = store_of(env)
+    # deployed from another machine with a profile this one does not have
+    store.update(lost, lambda s: replace(s, sandbox=False, profile="lab-admin", endpoint_url=machine.endpoint))
+    result = arw(env, "monitor", "--once", "--json")
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    snaps = {s["session"]: s for s in json.loads(result.stdout)}
+    assert set(snaps) == {first, lost, third}
+    assert snaps[first]["status"] == snaps[third]["status"] == "running" and "error" not in snaps[first]
+    assert "lab-admin" in snaps[lost]["error"] and "not configured on this machine" in snaps[lost]["error"]
+    text = arw(env, "monitor", "--once")
+    assert text.returncode == 4 and "1 of 3 sessions could not be refreshed" in text.stderr
+    lines = {line.split()[0]: line for line in text.stdout.splitlines()[1:]}
+    assert "running" in lines[first] and "running" in lines[third]
+    assert "unreachable" in lines[lost] and "lab-admin" in lines[lost]
+    # the one session on its own is an error
+    alone = arw(env, "monitor", "--session", lost, "--once")
+    assert alone.returncode == 1 and "lab-admin" in alone.stderr and "Traceback" not in alone.stderr
+    # sessions list still lists it (as stored: launching) and says why it could not be brought up to date
+    listing = arw(env, "sessions", "list", "--json")
+    assert listing.returncode == 0 and f"{lost} may be out of date: could not ask AWS" in listing.stderr
+    assert {r["id"]: r["status"] for r in json.loads(listing.stdout)} == {first: "running", lost: "launching",
+                                                                          third: "running"}
+
+
+def test_no_price_and_a_vanished_record_do_not_stop_the_others(live_session):
+    env, session, clients, _ = live_session
+    store, sid = LocalStore(), session["id"]
+    odd = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))["id"]
+    gone = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))["id"]
+    store.update(odd, lambda s: replace(s, instance_type="x9.nonexistent"))
+    store.remove(gone)
+    snaps = monitor.refresh_many(store, [sid, odd, gone], lambda s: clients, now=datetime.now(UTC))
+    assert [s["session"] for s in snaps] == [sid, odd, gone]
+    assert "error" not in snaps[0] and snaps[0]["instance_state"] == "running"
+    assert "no price for x9.nonexistent" in snaps[1]["error"] and snaps[1]["status"] == "running"
+    assert "error" in snaps[2] and snaps[2]["status"] is None
+
+    def unreachable(s):
+        raise AwsError("the sandbox is not running", "Unreachable")
+
+    (down,) = monitor.refresh_many(store, [sid], unreachable, now=datetime.now(UTC))
+    assert down["error"] == "the sandbox is not running"
+
+
+def test_vanished_instances_and_a_deleted_stack(live_session):
+    env, session, clients, endpoint = live_session
+    store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
+    assert ec2.describe(clients, [instance, "i-0123456789abcdef0"])["i-0123456789abcdef0"].state == "terminated"
+    monitor.refresh(store, sid, clients, now=datetime.now(UTC))
+    clients("cloudformation").delete_stack(StackName=session["stack_name"])
+    snap = monitor.refresh(store, sid, clients, now=datetime.now(UTC) + timedelta(minutes=10))
+    assert snap["status"] == "completed" and snap["projected_monthly_usd"] == 0
+    assert "deleted outside" in (store.get(sid).status_reason or "")
+    counted, calls = Clients(Target("us-east-1", endpoint)), []
+    counted._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
+    finished = monitor.refresh(store, sid, counted, now=datetime.now(UTC) + timedelta(minutes=20))
+    assert finished["status"] == "completed" and calls == []  # a finished session costs no AWS call
+    assert ok(env, "monitor", "--once").startswith("No active sessions")
+
+
+def test_one_refresh_of_ten_sessions_in_one_region_costs_three_calls(machine):  # noqa: F811
+    env = machine()
+    ids = detached(env, 10)
+    store = store_of(env)
+    clients = Clients(Target("us-east-1", machine.endpoint))
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = monitor.refresh_many(store, ids, lambda s: clients, now=now)  # reconciles the launching ones
+    assert all(s["status"] == "running" and s["instance_state"] == "running" for s in first), first
+    instances = [s["instance_id"] for s in first]
+    assert len(set(instances)) == 10
+    put_metrics(clients, instances[3], "CPUUtilization", "AWS/EC2", [12.0, 88.0], now)
+    put_metrics(clients, instances[7], "mem_used_percent", "CWAgent", [55.5], now)
+    counted, calls = Clients(Target("us-east-1", machine.endpoint)), []
+    counted._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
+    snaps = monitor.refresh_many(store, ids, lambda s: counted, now=now + timedelta(minutes=10))
+    assert len(calls) <= 3, calls
+    assert sorted(calls) == ["DescribeInstanceStatus", "DescribeInstances", "GetMetricData"]
+    by_instance = {s["instance_id"]: s for s in snaps}
+    assert by_instance[instances[3]]["cpu_trend"] == [12.0, 88.0] and by_instance[instances[3]]["memory_percent"] is None
+    assert by_instance[instances[7]]["memory_percent"] == 55.5 and by_instance[instances[7]]["cpu_percent"] is None
+    assert all(s["runtime_hours"] == pytest.approx(10 / 60 + f["runtime_hours"], abs=1e-3) for s, f in zip(snaps, first, strict=True))
+    assert all(s["health"] == "ok" for s in snaps)
 
 
 def test_billing_cost_from_cost_explorer(live_session):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from registry_tools.sessions.interface import CorruptSession, SessionNotFound, S
 from registry_tools.sessions.local import REGISTRY, LocalStore
 from registry_tools.sessions.model import (
     COMPLETED,
+    MONITORING_HISTORY_MAX,
     RUNNING,
     Session,
     SessionError,
@@ -83,9 +85,14 @@ def store(kind, request, tmp_path):
 
 
 def corrupt(store, sid: str, text: str) -> None:
-    """Overwrite the session's main record (session-<id>.yaml, or metadata.yaml in S3) with *text*."""
+    """Make the session's metadata *text* (YAML): metadata.yaml in S3; locally the metadata part of
+    session-<id>.json (or the text itself, when it is not YAML at all)."""
     if isinstance(store, LocalStore):
-        (store.dir / f"session-{sid}.yaml").write_text(text, encoding="utf-8")
+        try:
+            record = json.dumps({"format": 2, "metadata": yaml.safe_load(text)})
+        except yaml.YAMLError:
+            record = text
+        (store.dir / f"session-{sid}.json").write_text(record, encoding="utf-8")
     else:
         store.s3.put_object(Bucket=store.bucket, Key=f"{store.base}{sid}/metadata.yaml", Body=text.encode())
 
@@ -199,7 +206,7 @@ def test_a_record_naming_another_session_is_corrupt(store):
 def test_a_session_file_that_is_not_text_is_corrupt(store, kind):
     good, bad = store.create(maker("climate")), store.create(maker())
     if isinstance(store, LocalStore):
-        (store.dir / f"session-{bad.id}.yaml").write_bytes(b"\xff\xfe\x80 not utf-8")
+        (store.dir / f"session-{bad.id}.json").write_bytes(b"\xff\xfe\x80 not utf-8")
     else:
         store.s3.put_object(Bucket=store.bucket, Key=f"{store.base}{bad.id}/metadata.yaml", Body=b"\xff\xfe\x80 not utf-8")
     rows, problems = store.summaries()
@@ -234,7 +241,7 @@ def test_local_registry_is_rebuilt(tmp_path, damage):
         registry.write_text(json.dumps(data), encoding="utf-8")
 
     assert store.summaries() == expected
-    assert json.loads(registry.read_text(encoding="utf-8"))["version"] == 1
+    assert json.loads(registry.read_text(encoding="utf-8"))["version"] == 2
     assert store.summaries() == expected
 
 
@@ -244,16 +251,17 @@ def test_local_leftover_temp_files_do_not_break_listing(tmp_path):
     for name in (f".session-{created.id}.yaml.x1y2.tmp", f".session-{created.id}.state.z3.tmp", ".active_sessions.json.q.tmp"):
         (store.dir / name).write_text("half a wri", encoding="utf-8")
     (store.dir / REGISTRY).unlink()
-    assert store.summaries() == ([created.summary()], [])
     assert store.get(created.id) == created
+    assert store.summaries() == ([created.summary()], [])
+    assert not [n for n in os.listdir(store.dir) if n.endswith(".tmp")]  # swept by the rebuild, a writer
 
 
 def test_local_unreadable_session_is_a_problem_line(tmp_path):
     store = LocalStore(tmp_path / "sessions")
     good, bad = store.create(maker("climate")), store.create(maker())
-    state = store.dir / f"session-{bad.id}.state"
-    state.unlink()
-    state.mkdir()  # reading it fails with an OSError (EISDIR), even as root
+    record = store.dir / f"session-{bad.id}.json"
+    record.unlink()
+    record.mkdir()  # reading it fails with an OSError (EISDIR), even as root
     rows, problems = store.summaries()
     assert [r["id"] for r in rows] == [good.id] and len(problems) == 1 and bad.id in problems[0]
 
@@ -279,6 +287,119 @@ def test_local_remove_interrupted_half_way_does_not_revive_the_session(tmp_path,
     except SessionNotFound:
         return
     assert left == done  # not a finished session turned back into an active "launching" one
+
+
+def write_previous_release(directory: Path, sessions: list[Session]) -> dict:
+    """Sessions and the registry as the previous release wrote them: session-<id>.yaml (metadata and
+    deployment) and session-<id>.state (state and monitoring), rows stamped with both mtimes. Returns the rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    for session in sessions:
+        meta, state = directory / f"session-{session.id}.yaml", directory / f"session-{session.id}.state"
+        meta.write_text("# aws-research-wizard session (runtime state: the .state file beside it)\n"
+                        + yaml.safe_dump({**session.metadata(), **session.deployment()}, sort_keys=False), encoding="utf-8")
+        state.write_text(json.dumps({**session.state(), "monitoring": session.monitoring_state()}, indent=1), encoding="utf-8")
+        rows[session.id] = {**session.summary(), "stamp": [meta.stat().st_mtime_ns, state.stat().st_mtime_ns]}
+    (directory / REGISTRY).write_text(json.dumps({"version": 1, "sessions": rows}, separators=(",", ":")), encoding="utf-8")
+    return rows
+
+
+def test_local_sessions_of_the_previous_release_are_read_and_migrated_by_their_next_write(tmp_path):
+    from registry_tools.sessions import registry_file
+
+    directory = tmp_path / "sessions"
+    old = make_session(status=RUNNING, instance_ids=("i-0abc",), outputs={"PublicIp": "10.0.0.1"},
+                       resources=({"logical_id": "Instance", "type": "AWS::EC2::Instance", "physical_id": "i-0abc"},),
+                       monitoring=({"at": iso(LAUNCH), "cost_usd": 1.5},))
+    other = make_session("climate")
+    write_previous_release(directory, [old, other])
+    store = LocalStore(directory)
+    assert registry_file.current_rows(str(directory)) is None  # its rows: rebuilt once, by the next listing
+    assert store.get(old.id) == old and store.get(other.id) == other
+    assert store.summaries() == ([old.summary(), other.summary()], [])
+    assert sorted(n for n in os.listdir(directory) if n.startswith("session-")) == [  # not migrated by a listing
+        f"session-{other.id}.state", f"session-{other.id}.yaml", f"session-{old.id}.state", f"session-{old.id}.yaml"]
+    assert registry_file.current_rows(str(directory)) == [old.summary(), other.summary()]  # the fast path answers
+
+    later = store.update(old.id, lambda s: add_samples(touch(s, LAUNCH + timedelta(hours=1)), [{"cost_usd": 2.0}]))
+    assert sorted(n for n in os.listdir(directory) if n.startswith("session-")) == [
+        f"session-{other.id}.state", f"session-{other.id}.yaml", f"session-{old.id}.json"]
+    record = json.loads((directory / f"session-{old.id}.json").read_text(encoding="utf-8"))
+    assert record == {"format": 2, "metadata": later.metadata(), "deployment": later.deployment(), "state": later.state(),
+                      "monitoring": later.monitoring_state()}
+    assert LocalStore(directory).get(old.id) == later and later.monitoring[0] == old.monitoring[0]
+    assert registry_file.current_rows(str(directory)) == [later.summary(), other.summary()]
+
+    assert store.update(other.id, lambda s: s) == other  # no change, no write: still two files
+    assert (directory / f"session-{other.id}.yaml").exists()
+    store.remove(other.id)
+    assert not list(directory.glob(f"session-{other.id}*"))
+    assert store.summaries() == ([later.summary()], [])
+
+
+def test_local_leftovers_of_killed_writers_are_swept_by_the_next_write(tmp_path):
+    store = LocalStore(tmp_path / "sessions")
+    created = store.create(maker())
+    gone = make_session("climate")
+    # a migration killed after its commit (older two files beside the new file), a remove of the previous
+    # release killed after the .yaml, and temp files of killed writes; then files that are not the store's
+    write_previous_release(store.dir, [replace(created, status="failed", failure_reason="older"), gone])
+    (store.dir / f"session-{gone.id}.yaml").unlink()
+    ours = [f".session-{created.id}.json.abcd_123.tmp", f".session-{created.id}.yaml.x1y2.tmp",
+            f".session-{gone.id}.state.z3.tmp", ".active_sessions.json.q.tmp"]
+    foreign = [".filelock-probe-0123abcd", "notes.tmp", ".notes.txt.abcdefgh.tmp", "session-notes.txt", ".session-x.tmp"]
+    for name in ours + foreign:
+        (store.dir / name).write_text("half a wri", encoding="utf-8")
+
+    assert LocalStore(store.dir).get(created.id) == created  # the new file wins over the older two files
+    later = store.update(created.id, lambda s: touch(s, LAUNCH + timedelta(hours=1)))  # the next write
+    left = sorted(n for n in os.listdir(store.dir) if n != ".lock")
+    assert left == sorted([REGISTRY, f"session-{created.id}.json", *foreign])
+    assert store.get(created.id) == later and store.summaries() == ([later.summary()], [])
+
+
+def test_local_reader_without_the_lock_follows_a_migration_under_way(tmp_path, monkeypatch):
+    """A reader has read a two-file session's .yaml when a writer migrates it (new file, old files deleted):
+    it reads the new file, not the old metadata with no state (a "launching" session with no history)."""
+    directory = tmp_path / "sessions"
+    old = make_session(status=RUNNING, monitoring=({"cost_usd": 1.5},))
+    write_previous_release(directory, [old])
+    writer, migrated = LocalStore(directory), []
+    read_bytes = Path.read_bytes
+
+    def migrate_after_the_yaml(self):
+        data = read_bytes(self)
+        if self.suffix == ".yaml" and not migrated:  # the reader's first read (the writer reads it too: once)
+            migrated.append(None)
+            migrated[0] = writer.update(old.id, lambda s: add_samples(s, [{"cost_usd": 2.0}]))
+        return data
+
+    monkeypatch.setattr(Path, "read_bytes", migrate_after_the_yaml)
+    seen = LocalStore(directory).get(old.id)
+    assert not (directory / f"session-{old.id}.state").exists()
+    assert seen == migrated[0] and seen.status == RUNNING and len(seen.monitoring) == 2
+
+
+def test_atomic_write_newer_and_temp_file_sweep(tmp_path):
+    from registry_tools.fsutil import atomic_write_newer, sweep_temp_files, temp_file_target
+
+    path = tmp_path / "f.json"
+    first = atomic_write_newer(path, b"1", mode=0o600)
+    assert first == path.stat().st_mtime_ns and path.read_bytes() == b"1" and path.stat().st_mode & 0o777 == 0o600
+    future = first + 3_600 * 10**9  # as if the next write fell in the same clock tick, or the clock went back
+    os.utime(path, ns=(future, future))
+    assert atomic_write_newer(path, b"2") == future + 1 == path.stat().st_mtime_ns and path.read_bytes() == b"2"
+    assert atomic_write_newer(path, b"3") == future + 2
+    assert os.listdir(tmp_path) == ["f.json"]
+
+    assert temp_file_target(".session-ses_a_20260101_0000.json.k2_x9abc.tmp") == "session-ses_a_20260101_0000.json"
+    for name in ("f.json", "f.tmp", ".f.tmp", "..x.tmp", ".f.json.a-b.tmp", ".f.json..tmp"):
+        assert temp_file_target(name) is None, name
+    for name in (".f.json.abc.tmp", ".g.json.abc.tmp", "keep.txt"):
+        (tmp_path / name).write_text("x")
+    assert sweep_temp_files(tmp_path, lambda target: target == "f.json") == [".f.json.abc.tmp"]
+    assert sorted(os.listdir(tmp_path)) == [".g.json.abc.tmp", "f.json", "keep.txt"]
+    assert sweep_temp_files(tmp_path / "missing", lambda target: True) == []
 
 
 def test_s3_session_with_missing_parts_reads_as_empty_and_updates(sandbox):
@@ -489,37 +610,98 @@ def test_concurrent_updates_from_many_processes_are_all_kept(kind, tmp_path, req
     assert problems == [] and len(rows) == 1
 
 
-def test_local_writer_killed_mid_update_leaves_whole_files(tmp_path):
+# A writer that updates one session in a tight loop until it is killed. Every update writes one counter
+# into each part of the session: metadata (title), deployment (outputs), state (status_reason) and
+# monitoring (a sample), so a session read back whole holds the same counter everywhere.
+KILLED_WRITER = r"""
+import sys
+from dataclasses import replace
+from pathlib import Path
+from registry_tools.sessions.local import LocalStore
+from registry_tools.sessions.model import add_samples
+
+def bump(session):
+    n = int(session.outputs["rev"]) + 1
+    return add_samples(replace(session, title=f"rev {n}", outputs={"rev": str(n)}, status_reason=f"rev {n}"),
+                       [{"n": n, "cost_usd": n / 100, "cpu": 12.5, "memory": 40.25, "state": "running"}])
+
+store = LocalStore(Path(sys.argv[1]))
+Path(sys.argv[3]).write_text("ready")
+while True:
+    store.update(sys.argv[2], bump)
+"""
+KILLS = 40
+
+
+def _bump(session: Session) -> Session:
+    n = int(session.outputs["rev"]) + 1
+    return add_samples(replace(session, title=f"rev {n}", outputs={"rev": str(n)}, status_reason=f"rev {n}"),
+                       [{"n": n, "cost_usd": n / 100, "cpu": 12.5, "memory": 40.25, "state": "running"}])
+
+
+def _revisions(session: Session) -> set[str]:
+    """The counter as each part holds it: one value when all parts come from one update."""
+    return {session.title.removeprefix("rev "), session.outputs["rev"], str(session.status_reason).removeprefix("rev "),
+            str(session.monitoring[-1]["n"])}
+
+
+def _row_revisions(row: dict) -> set[str]:
+    return {row["title"].removeprefix("rev "), str(round(row["cost_so_far_usd"] * 100))}
+
+
+def test_local_writers_killed_mid_update_leave_whole_sessions_and_no_temp_files(tmp_path):
+    """kill -9 at random points of a writer updating in a tight loop (a full 14-day monitoring history makes
+    each write long): after every kill the session reads back whole (every part from one update, the history
+    unbroken), `sessions list` agrees, the lock is free, and the next write leaves no temp file. Readers
+    without the lock (``get`` and the fast path's ``current_rows``) never see a torn session meanwhile."""
+    from registry_tools.sessions import registry_file
+
     store = LocalStore(tmp_path / "sessions")
-    created = store.create(maker())
-    meta, state = store.dir / f"session-{created.id}.yaml", store.dir / f"session-{created.id}.state"
-    seen = 0
-    for delay in (0.05, 0.2, 0.35):
-        (tmp_path / "go").unlink(missing_ok=True)
-        [proc] = start_workers(tmp_path, 1, -1, kind="local", dir=str(store.dir), session=created.id)
-        time.sleep(delay)
-        # Wait until it has written at least once more, then kill it wherever it is.
+    history = tuple({"n": n, "cost_usd": 0.0, "cpu": 12.5, "memory": 40.25, "state": "running"}
+                    for n in range(-MONITORING_HISTORY_MAX + 1, 1))
+    created = store.create(maker(title="rev 0", outputs={"rev": "0"}, status_reason="rev 0", monitoring=history))
+    rng, last = random.Random(), 0
+    torn, torn_reads, torn_rows, leftovers, mid_write, reads = [], 0, 0, [], 0, 0
+    for kill in range(KILLS):
+        before, ready = os.listdir(store.dir), tmp_path / f"ready-{kill}"
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(store.dir), created.id, str(ready)], cwd=REPO,
+                                stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        while len(json.loads(state.read_text(encoding="utf-8"))["monitoring"]["history"]) <= seen:
+        while not ready.exists():
             assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "the writer made no progress"
-            time.sleep(0.005)
+            assert time.monotonic() < deadline, "the writer did not start"
+            time.sleep(0.002)
+        until = time.monotonic() + rng.uniform(0.005, 0.15)
+        while time.monotonic() < until:  # read without the lock while it writes
+            torn_reads += len(_revisions(LocalStore(store.dir).get(created.id))) != 1
+            rows = registry_file.current_rows(str(store.dir))
+            torn_rows += rows is not None and len(_row_revisions(rows[0])) != 1
+            reads += 1
+        if kill % 2:  # every other kill: as soon as it has a temp file open (inside an atomic write)
+            until = time.monotonic() + 5
+            while time.monotonic() < until and not any(n.endswith(".tmp") for n in set(os.listdir(store.dir)) - set(before)):
+                pass
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stderr.close()
+        mid_write += any(n.endswith(".tmp") for n in set(os.listdir(store.dir)) - set(before))  # died inside a write
 
-        assert isinstance(yaml.safe_load(meta.read_text(encoding="utf-8")), dict)
-        history = json.loads(state.read_text(encoding="utf-8"))["monitoring"]["history"]
-        assert len(history) > seen
-        assert [s["n"] for s in history[seen:]] == list(range(len(history) - seen))
-        seen = len(history)
-        assert len(store.get(created.id).monitoring) == seen
-
+        session = store.get(created.id)
+        revisions = _revisions(session)
+        newer = [s["n"] for s in session.monitoring if s["n"] > last]  # the killed writer's samples
+        if len(revisions) != 1 or newer != list(range(last + 1, last + 1 + len(newer))):
+            torn.append(sorted(revisions, key=int))
+        assert int(session.outputs["rev"]) >= last
         rows, problems = store.summaries()
-        assert problems == [] and [r["id"] for r in rows] == [created.id]
-        after = store.update(created.id, lambda s: add_samples(s, [{"worker": -1, "n": 0}]))  # the lock is free
-        seen += 1
-        assert len(after.monitoring) == seen == len(store.get(created.id).monitoring)
-        store.update(created.id, lambda s: replace(s, monitoring=tuple(m for m in s.monitoring if m["worker"] != -1)))
-        seen -= 1
-    assert store.summaries() == ([store.get(created.id).summary()], [])  # whatever *.tmp the kills left
+        assert problems == [] and rows == [session.summary()]
+
+        after = store.update(created.id, _bump)  # the next write (the lock is free)
+        last = int(after.outputs["rev"])
+        assert _revisions(after) == {str(last)} and store.get(created.id) == after
+        assert registry_file.current_rows(str(store.dir)) == [after.summary()]
+        leftovers += [n for n in os.listdir(store.dir) if n.endswith(".tmp")]
+    print(f"{KILLS} kills, {mid_write} inside an atomic write, {last} updates, {reads} lockless reads; "
+          f"torn: {len(torn)} sessions {torn}, {torn_reads} reads, {torn_rows} rows; temp files left: {len(leftovers)}")
+    assert (torn, torn_reads, torn_rows, leftovers) == ([], 0, 0, [])
+    assert mid_write >= KILLS // 8, f"only {mid_write} kills landed inside a write"
+    assert last > KILLS

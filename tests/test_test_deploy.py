@@ -16,13 +16,15 @@ def run(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def _stacks(endpoint):
+def _stacks(endpoint) -> set[str]:
+    """Stacks that exist in the sandbox (shared with other tests of this worker: compare before and after)."""
     cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
-    return [s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    return {s["StackId"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
 
 
 def test_test_deploy_creates_checks_and_deletes(sandbox):
+    before = _stacks(sandbox)
     result = run("registry", "test-deploy", "genomics@1.1.0", "--sandbox", "--json", "--domains-dir", str(DOMAINS))
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -30,7 +32,7 @@ def test_test_deploy_creates_checks_and_deletes(sandbox):
     assert report["instance_type"] == "r7i.4xlarge" and report["target"] == "sandbox"
     assert {"InstanceId", "BucketName", "ConnectCommand"} <= set(report["outputs"])
     assert any(r["type"] == "AWS::EC2::Instance" for r in report["resources"])
-    assert _stacks(sandbox) == []
+    assert _stacks(sandbox) == before
 
 
 def test_forced_failure_is_reported_and_cleaned_up(sandbox, repo_copy):
@@ -41,11 +43,12 @@ def test_forced_failure_is_reported_and_cleaned_up(sandbox, repo_copy):
                                               "Properties": {"GroupId": "sg-0000000000000dead", "IpProtocol": "tcp",
                                                              "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/8"}}
     template_path.write_text(json.dumps(template, indent=2))
+    before = _stacks(sandbox)
     result = run("registry", "test-deploy", "genomics", "--size", "small", "--domains-dir", str(repo_copy / "domains"))
     assert result.exit_code == 1
     assert "FAILED genomics 1.2.0 (small)" in result.output
     assert "InvalidGroup.NotFound" in result.output and "cleanup: deleted" in result.output
-    assert _stacks(sandbox) == []
+    assert _stacks(sandbox) == before
 
 
 def test_unknown_size_and_pack_are_clear_errors(sandbox):

@@ -34,7 +34,9 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def installed_pack(spec: str, quiet: bool):
-    """(LoadedPack, sha256) of NAME[@VERSION|@CONSTRAINT], installing it first when needed."""
+    """(LoadedPack, sha256) of NAME[@VERSION|@CONSTRAINT], installing it first when needed. A pinned
+    pack deploys its pinned version and archive (another version asked for is refused, as by install)."""
+    from registry_tools.client import pins
     from registry_tools.client.constraints import ConstraintError, best_match, parse_constraint
     from registry_tools.client.install import installed, installed_dir
     from registry_tools.packs.errors import PackError
@@ -43,10 +45,17 @@ def installed_pack(spec: str, quiet: bool):
 
     name, _, requested = spec.partition("@")
     try:
-        constraint = parse_constraint(requested or "*")
+        pin = pins.load().get(name)
+    except pins.PinsError as exc:
+        raise UserError(str(exc)) from None
+    if pin and requested and requested != pin.version:
+        raise UserError(f"{name} is pinned at {pin.version}; unpin it to deploy {requested} "
+                        f"(aws-research-wizard config unpin {name})")
+    try:
+        constraint = parse_constraint(pin.version if pin else requested or "*")
     except ConstraintError as exc:
         raise UserError(str(exc)) from None
-    receipts = {r.version: r for r in installed() if r.name == name}
+    receipts = {r.version: r for r in installed() if r.name == name and (not pin or r.sha256 == pin.sha256)}
     match = best_match([Version.parse(v) for v in receipts], constraint) if receipts else None
     if match is None:
         from registry_tools.cli.client_common import notifier
@@ -72,43 +81,62 @@ def installed_pack(spec: str, quiet: bool):
 @click.option("--domain", "spec", metavar="NAME[@VERSION]", help="The pack to deploy (installed first if needed).")
 @click.option("--size", help="One of the pack's sizes (default: its default size).")
 @click.option("--instance", "instance", metavar="TYPE", help="An instance type the pack's template allows.")
-@click.option("--region", help="An AWS region the pack supports (default: AWS_REGION if supported, else its first).")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A template parameter (repeatable).")
+@click.option("--region", help="An AWS region the pack supports (default: the profile's or environment's region "
+                                "when the pack supports it, else its first).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A template parameter (repeatable); checked against the template before anything is created.")
+@click.option("--dry-run", is_flag=True, help="Show the plan (pack and digest, region, size, parameters, resources, "
+                                              "IAM permissions, cost) and create nothing in AWS.")
 @click.option("--detach", is_flag=True, help="Create the stack and return without following it.")
+@click.option("--no-monitor", is_flag=True, help="Print a summary at the end instead of opening the live dashboard.")
 @click.option("--session", "resume_id", metavar="ID", help="Resume this session instead of deploying.")
 @click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds to follow the stack.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting session as JSON (implies no live output).")
 @session_options
 @click.pass_context
-def deploy(ctx, spec, size, instance, region, params, detach, resume_id, timeout, as_json, state, sandbox) -> None:
+def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monitor, resume_id, timeout, as_json, state,
+           sandbox, profile) -> None:
     """Deploy a pack as a session that survives quitting (q or Ctrl-C stops watching; resume later).
+
+    On a terminal, a deploy followed to the end opens the live dashboard (q quits;
+    resume it with `monitor --session ID`). A pinned pack deploys its pinned
+    version. Parameters are checked against the template first: a bad value is
+    an error and nothing is created.
 
     \b
     Examples:
       aws-research-wizard deploy --domain genomics --sandbox
-      aws-research-wizard deploy --domain genomics@^1.2 --size gpu --region us-west-2
+      aws-research-wizard deploy --domain genomics@^1.2 --size gpu --region us-west-2 --profile lab
+      aws-research-wizard deploy --domain genomics --dry-run
       aws-research-wizard deploy --session ses_genomics_20260628_1647
-      aws-research-wizard deploy sessions list
+      aws-research-wizard deploy sessions
     """
+    import sys
+
     if ctx.invoked_subcommand is not None:
         return
     use_sandbox = sandbox_requested(sandbox)
     if resume_id:
-        resume_session(open_store(state, use_sandbox), resume_id, as_json=as_json)
+        resume_session(open_store(state, use_sandbox, profile), resume_id, as_json=as_json, profile=profile)
         return
     if not spec:
         raise click.UsageError("give --domain NAME[@VERSION] to deploy, or --session ID to resume")
-    from registry_tools.deploy.aws import Clients, Stacks
+    from registry_tools.deploy.aws import Clients, Stacks, Target
     from registry_tools.sessions import deploy as flow
 
     loaded, sha256 = installed_pack(spec, as_json)
     try:
-        chosen = flow.plan(loaded, size=size, instance=instance, region=region, default_region=default_region(),
-                           params=parse_params(params))
+        chosen = flow.plan(loaded, size=size, instance=instance, region=region,
+                           default_region=default_region(profile, sandbox=use_sandbox), params=parse_params(params))
     except flow.DeployError as exc:
         raise UserError(str(exc)) from None
-    target = target_for(chosen.region, use_sandbox, start=True)
-    store = open_store(state, use_sandbox)
+    if dry_run:
+        target = Target(region=chosen.region, sandbox=True) if use_sandbox else \
+            target_for(chosen.region, False, profile=profile)  # neither starts the sandbox nor calls AWS
+        _print_plan(flow.describe_plan(loaded, sha256, chosen, target), as_json)
+        return
+    target = target_for(chosen.region, use_sandbox, profile=profile, start=True)
+    store = open_store(state, use_sandbox, profile)
     label = f"[{SANDBOX_LABEL}] " if target.is_sandbox else ""
     pack = loaded.pack
 
@@ -118,8 +146,8 @@ def deploy(ctx, spec, size, instance, region, params, detach, resume_id, timeout
                        f"as stack {session.stack_name}")
             click.echo(f"Session saved. Resume with: --session {session.id}")
 
-    clients = Clients(target)
     with store_errors():
+        clients = Clients(target)
         try:
             session = flow.deploy(store, loaded, sha256, chosen, target, clock=command_clock(), clients=clients, detach=True,
                                   watch=flow.Watch(saved=saved, event=print_event))
@@ -133,10 +161,48 @@ def deploy(ctx, spec, size, instance, region, params, detach, resume_id, timeout
                 session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, timeout)
     if as_json:
         emit_json(session.to_dict())
+    elif session.active and not (detach or no_monitor) and sys.stdout.isatty() and sys.stdin.isatty():
+        from registry_tools.cli.monitor_cmd import live
+
+        click.echo(f"{label}Deployment complete: session {session.id} is {session.status}. Opening the monitor "
+                   "(q quits; the session goes on).")
+        live(store, session.id, 30.0, "estimate", None, profile=profile)
     else:
         _report(session, label)
     if session.status == "failed":
         raise SystemExit(1)
+
+
+def _print_plan(plan: dict, as_json: bool) -> None:
+    if as_json:
+        emit_json(plan)
+        return
+    where = plan["target"]
+    target = "the sandbox" if where["sandbox"] else (
+        f"AWS, profile {where['profile'] or '(default credentials)'}"
+        + (f", endpoint {where['endpoint_url']}" if where["endpoint_url"] else ""))
+    cost = plan["cost"]
+    cost_line = cost.get("error") or (f"${cost['hourly_usd']:,.4f} per hour, ${cost['monthly_usd']:,.2f} per month "
+                                      f"({cost['hours_per_month']:g} h, {cost['basis']}, prices of {cost['price_date']})")
+    rows = [
+        ("Pack", f"{plan['pack']} {plan['version']} - {plan['title']}"),
+        ("Archive", f"sha256 {plan['sha256']}"),
+        ("Where", f"{plan['target']['region']} in {target}"),
+        ("Size", f"{plan['size']} ({plan['instance_type']})"),
+        ("Parameters", ", ".join(f"{k}={v}" for k, v in plan["parameters"].items()) or "-"),
+        ("Cost", cost_line),
+    ]
+    width = max(len(k) for k, _ in rows)
+    click.secho("Dry run: nothing is created.", bold=True)
+    click.echo("\n".join(f"  {k:<{width}}  {v}" for k, v in rows))
+    click.echo(f"Resources the stack creates ({len(plan['resources'])}):")
+    click.echo("\n".join(f"  {r['type']:<44} {r['logical_id']}" for r in plan["resources"]))
+    iam = plan["iam"]
+    click.echo(f"IAM permissions it grants ({len(iam['managed_policies'])} managed policies, "
+               f"{len(iam['statements'])} statement grants):")
+    lines = [f"  {m['principal']}: managed policy {m['arn']}" for m in iam["managed_policies"]]
+    lines += [f"  {g['principal']}: {g['effect']} {g['action']} on {g['resource']}" for g in iam["statements"]]
+    click.echo("\n".join(lines) or "  none")
 
 
 def _report(session, label: str) -> None:

@@ -4,7 +4,9 @@
 ``run``. With plain arguments (``--all``, ``--json``, ``--sandbox``), local session
 storage and a registry whose rows are all current (``registry_file.current_rows``),
 ``run`` prints the listing and returns True; otherwise False and the click command
-runs (it rebuilds stale rows and reports unreadable sessions). Both print through
+runs (it rebuilds stale rows and reports unreadable sessions). A session to show that is
+still ``launching`` may be out of date (its stack may have finished since): ``run`` never
+calls AWS, so it leaves those listings to the click command, which reconciles them first. Both print through
 ``render``; tests/test_sessions_cli.py checks they agree.
 """
 
@@ -30,6 +32,11 @@ def age(since: str, now: datetime) -> str:
     return f"{max(int(seconds), 0)}s"
 
 
+def principal(arn: str | None) -> str:
+    """Who an STS caller ARN is, short: ``arn:aws:sts::1:assumed-role/Admin/alice`` -> ``alice``."""
+    return (arn.rsplit("/", 1)[-1] or arn) if arn else "-"
+
+
 def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime) -> str:
     """The output of `sessions list` for *rows* (newest first); ages as of *now*."""
     from registry_tools.sessions.registry_file import ACTIVE
@@ -42,18 +49,26 @@ def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime) -> st
         return json.dumps(rows, indent=2, default=str)
     if not rows:
         return EMPTY.format(hint="" if show_all else " (--all shows finished and archived ones)")
-    lines = [f"{'ID':<34} {'STATUS':<10} {'PACK':<40} {'SIZE (INSTANCE)':<28} {'AGE':>5} {'COST':>9}"]
+    lines = [f"{'ID':<34} {'STATUS':<10} {'PACK':<36} {'SIZE (INSTANCE)':<28} {'BY':<12} {'AGE':>5} {'COST':>9}"]
     for r in rows:
         pack = f"{r.get('domain')} {r.get('pack_version')} - {r.get('title')}"
-        pack = pack if len(pack) <= 40 else pack[:39] + "…"
+        pack = pack if len(pack) <= 36 else pack[:35] + "…"
+        by = principal(r.get("launched_by"))
+        by = by if len(by) <= 12 else by[:11] + "…"
         size = f"{r.get('size')} ({r.get('instance_type')})"
         cost = r.get("cost_so_far_usd")
         cost = "-" if not isinstance(cost, int | float) else f"${cost:,.2f}"
         status = f"{r.get('status')}{'*' if r.get('archived') else ''}"
         label = f" [{SANDBOX_LABEL}]" if r.get("sandbox") else ""
-        lines.append(f"{r.get('id', ''):<34} {status:<10} {pack:<40} {size:<28} {age(r.get('launch_time', ''), now):>5} "
-                     f"{cost:>9}{label}")
+        lines.append(f"{r.get('id', ''):<34} {status:<10} {pack:<36} {size:<28} {by:<12} "
+                     f"{age(r.get('launch_time', ''), now):>5} {cost:>9}{label}")
     return "\n".join(lines)
+
+
+def launching(rows: list[dict], show_all: bool) -> list[str]:
+    """Ids of the rows to show that are still launching: their stacks may have finished since, so the
+    click command brings them up to date with AWS (as `sessions resume` does) before listing."""
+    return [str(r.get("id")) for r in rows if r.get("status") == "launching" and (show_all or not r.get("archived"))]
 
 
 def parse(args: list[str]) -> tuple[bool, bool] | None:
@@ -77,7 +92,7 @@ def run(args: list[str]) -> bool:
     except OSError:
         return False
     rows = registry_file.current_rows(os.path.join(state_dir_name(), "sessions"))
-    if rows is None:
+    if rows is None or launching(rows, parsed[0]):  # launching: may be stale, and only the click command asks AWS
         return False
     sys.stdout.write(render(rows, *parsed, now=clock.now()) + "\n")
     return True

@@ -1,11 +1,17 @@
 """``monitor``: status, health, CPU, memory and cost of sessions, once or live.
 
-Without ``--session``: one line per active session. With ``--session``: a live
-dashboard refreshed every ``--interval`` seconds on a terminal (``q`` or Ctrl-C
-quits and prints how to resume), or one snapshot with ``--once`` / ``--json``.
-Every refresh appends a sample to the session's history through its store.
+Without ``--session``: one line per active session, all refreshed together
+(``observe.refresh_many``: a few AWS calls per region, not per session); a
+session that cannot be reached is shown with the reason while the others are
+shown, and the exit code is ``UNREACHABLE_EXIT`` (4). With ``--session``: a
+live dashboard refreshed every ``--interval`` seconds on a terminal (``q`` or
+Ctrl-C quits and prints how to resume), or one snapshot with ``--once`` /
+``--json``; a session that cannot be reached is an error (exit 1), and in the
+live dashboard a failed refresh is shown while it keeps trying. A session still
+``launching`` is brought up to date first (as ``sessions resume`` does). Every
+refresh appends a sample to the session's history through its store.
 ``--budget`` warns, and exits 3 with ``--once``, when the cost so far or the
-projected monthly cost passes it.
+projected monthly cost passes it (4 wins over 3).
 """
 
 from __future__ import annotations
@@ -15,9 +21,17 @@ import sys
 import click
 
 from registry_tools.cli.output import UserError, command_clock, emit_json
-from registry_tools.cli.sessions_cmd import SANDBOX_LABEL, open_store, sandbox_requested, session_options, store_errors
+from registry_tools.cli.sessions_cmd import (
+    SANDBOX_LABEL,
+    open_store,
+    sandbox_requested,
+    session_clients,
+    session_options,
+    store_errors,
+)
 
 OVER_BUDGET_EXIT = 3
+UNREACHABLE_EXIT = 4  # the list: some sessions could not be refreshed (shown with the reason)
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -35,8 +49,13 @@ def money(value) -> str:
     return f"${value:,.2f}"
 
 
+HEADER = f"{'SESSION':<34} {'STATUS':<10} {'HEALTH':<13} {'CPU':>5} {'MEM':>5} {'COST':>10} {'RUNTIME':>9}"
+
+
 def summary_line(snap: dict) -> str:
     label = f" [{SANDBOX_LABEL}]" if snap["sandbox"] else ""
+    if "error" in snap:
+        return f"{snap['session']:<34} {snap['status'] or '?':<10} {'unreachable':<13} {snap['error']}{label}"
     cpu = "-" if snap["cpu_percent"] is None else f"{snap['cpu_percent']:.0f}%"
     mem = "-" if snap["memory_percent"] is None else f"{snap['memory_percent']:.0f}%"
     flag = "  OVER BUDGET" if snap["over_budget"] else ""
@@ -60,6 +79,8 @@ def detail_rows(snap: dict) -> list[tuple[str, str]]:
     ]
     if snap["budget_usd"] is not None:
         rows.append(("Budget", f"{money(snap['budget_usd'])}" + ("  - OVER BUDGET" if snap["over_budget"] else "")))
+    if snap.get("refresh_error"):
+        rows.append(("Last refresh", f"failed: {snap['refresh_error']} (showing the refresh before; retrying)"))
     rows.append(("Resume", snap["resume"]))
     return rows
 
@@ -77,45 +98,74 @@ def dashboard(snap: dict, interval: float):
     table.add_column(style="bold")
     table.add_column()
     for key, value in detail_rows(snap):
-        style = "red" if key == "Budget" and snap["over_budget"] else ""
+        style = "red" if (key == "Budget" and snap["over_budget"]) or key == "Last refresh" else ""
         table.add_row(key, f"[{style}]{value}[/]" if style else value)
     return Panel(table, title=f"aws-research-wizard monitor - {snap['session']}",
                  subtitle=f"refresh every {interval:g} s at {snap['time']} - q quits", border_style="cyan")
 
 
-def clients_for(session):
-    from registry_tools.cli.sessions_cmd import target_for
-    from registry_tools.deploy.aws import Clients
+def reach(profile: str | None = None):
+    """*clients_for(session)* for ``observe.refresh_many``: boto3 clients for the session's target (one set
+    per target); a target that cannot be used here (a profile not configured, the sandbox not running)
+    raises ``AwsError`` with what to do."""
+    from registry_tools.cli.sessions_cmd import session_target
+    from registry_tools.deploy.aws import AwsError
 
-    return Clients(target_for(session.region, session.sandbox))
+    made: dict = {}
 
-
-def take(store, session_id: str, cost_source: str, budget: float | None) -> dict:
-    from registry_tools.monitor.observe import MonitorError, refresh
-
-    with store_errors():
-        session = store.get(session_id)
+    def clients_for(session):
         try:
-            return refresh(store, session_id, clients_for(session), now=command_clock()(), cost_source=cost_source,
-                           budget=budget)
-        except MonitorError as exc:
-            raise UserError(str(exc)) from None
+            target = session_target(session, profile)
+            if target not in made:
+                made[target] = session_clients(session, profile)
+        except UserError as exc:
+            raise AwsError(str(exc), "Unreachable") from None
+        return made[target]
+
+    return clients_for
 
 
-def live(store, session_id: str, interval: float, cost_source: str, budget: float | None) -> None:
+def bring_up_to_date(store, session_ids: list[str], profile: str | None = None) -> list[str]:
+    """Reconcile *session_ids* with AWS as ``sessions resume`` does (``deploy.reconcile_many``; what
+    ``sessions list`` and ``show`` do for launching sessions); why those that could not be were not."""
+    from registry_tools.sessions import deploy as flow
+
+    outcomes = flow.reconcile_many(store, session_ids, reach(profile), clock=command_clock())
+    return [f"{sid} may be out of date: could not ask AWS ({outcome})"
+            for sid, outcome in outcomes.items() if isinstance(outcome, str)]
+
+
+def take(store, session_id: str, cost_source: str, budget: float | None, profile: str | None = None, *,
+         clients_for=None) -> dict:
+    """One refresh of one session (``UserError`` with the reason when it cannot be refreshed)."""
+    from registry_tools.monitor.observe import refresh_many
+
+    (snap,) = refresh_many(store, [session_id], clients_for or reach(profile), now=command_clock()(),
+                           cost_source=cost_source, budget=budget)
+    if "error" in snap:
+        raise UserError(snap["error"])
+    return snap
+
+
+def live(store, session_id: str, interval: float, cost_source: str, budget: float | None, *,
+         profile: str | None = None) -> None:
     from rich.live import Live
 
     from registry_tools.cli.keys import QuitKey
     from registry_tools.cli.output import console
     from registry_tools.sessions.deploy import Detached
 
-    snap = take(store, session_id, cost_source, budget)
+    clients_for = reach(profile)
+    snap = take(store, session_id, cost_source, budget, profile, clients_for=clients_for)
     out = console()
     try:
         with QuitKey() as keys, Live(dashboard(snap, interval), console=out, auto_refresh=False) as view:
             while True:
                 keys.wait(interval)
-                snap = take(store, session_id, cost_source, budget)
+                try:
+                    snap = take(store, session_id, cost_source, budget, profile, clients_for=clients_for)
+                except UserError as exc:  # a failed refresh (network, credentials): shown, and tried again
+                    snap = {**snap, "refresh_error": str(exc)}
                 view.update(dashboard(snap, interval), refresh=True)
     except (Detached, KeyboardInterrupt):
         pass
@@ -123,9 +173,9 @@ def live(store, session_id: str, interval: float, cost_source: str, budget: floa
 
 
 def monitor_session(store, session_id: str, *, once: bool, as_json: bool, interval: float, cost_source: str,
-                    budget: float | None) -> None:
+                    budget: float | None, profile: str | None = None) -> None:
     if once or as_json or not sys.stdout.isatty():
-        snap = take(store, session_id, cost_source, budget)
+        snap = take(store, session_id, cost_source, budget, profile)
         if as_json:
             emit_json(snap)
         else:
@@ -135,7 +185,7 @@ def monitor_session(store, session_id: str, *, once: bool, as_json: bool, interv
             if once:
                 raise SystemExit(OVER_BUDGET_EXIT)
         return
-    live(store, session_id, interval, cost_source, budget)
+    live(store, session_id, interval, cost_source, budget, profile=profile)
 
 
 @click.command("monitor", context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,13 +198,18 @@ def monitor_session(store, session_id: str, *, once: bool, as_json: bool, interv
 @click.option("--cost-source", type=click.Choice(["estimate", "billing"]), default="estimate", show_default=True,
               help="estimate: on-demand price x running hours; billing: Cost Explorer by the session tag (lags a day).")
 @session_options
-def monitor(session_id, once, as_json, interval, cost_source, budget, state, sandbox) -> None:
-    """Status, health, CPU, memory and cost of active sessions; live for one --session (q quits)."""
-    store = open_store(state, sandbox_requested(sandbox))
+def monitor(session_id, once, as_json, interval, cost_source, budget, state, sandbox, profile) -> None:
+    """Status, health, CPU, memory and cost of active sessions; live for one --session (q quits).
+
+    Sessions still launching are brought up to date first. Exit codes: 3 over --budget (with
+    --once); 4 when some sessions could not be refreshed (each is listed with the reason; the
+    others are shown); 1 when the one --session cannot be."""
+    store = open_store(state, sandbox_requested(sandbox), profile)
     if session_id:
         monitor_session(store, session_id, once=once, as_json=as_json, interval=interval, cost_source=cost_source,
-                        budget=budget)
+                        budget=budget, profile=profile)
         return
+    from registry_tools.monitor.observe import refresh_many
     from registry_tools.sessions.model import ACTIVE
 
     with store_errors():
@@ -162,14 +217,19 @@ def monitor(session_id, once, as_json, interval, cost_source, budget, state, san
     for problem in problems:
         click.secho(f"warning: {problem}", err=True, fg="yellow")
     active = [r["id"] for r in rows if r["status"] in ACTIVE and not r["archived"]]
-    snaps = [take(store, sid, cost_source, budget) for sid in active]
+    snaps = refresh_many(store, active, reach(profile), now=command_clock()(), cost_source=cost_source, budget=budget)
     if as_json:
         emit_json(snaps)
     elif not snaps:
         click.echo("No active sessions. Start one with: aws-research-wizard deploy --domain NAME")
     else:
-        click.echo(f"{'SESSION':<34} {'STATUS':<10} {'HEALTH':<13} {'CPU':>5} {'MEM':>5} {'COST':>10} {'RUNTIME':>9}")
+        click.echo(HEADER)
         click.echo("\n".join(summary_line(s) for s in snaps))
+    failed = [s for s in snaps if "error" in s]
+    if failed:
+        click.secho(f"warning: {len(failed)} of {len(snaps)} session{'s' if len(snaps) != 1 else ''} could not be "
+                    "refreshed (the reason is on each line)", err=True, fg="yellow")
+        raise SystemExit(UNREACHABLE_EXIT)
     if once and any(s["over_budget"] for s in snaps):
         raise SystemExit(OVER_BUDGET_EXIT)
 

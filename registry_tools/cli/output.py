@@ -45,6 +45,12 @@ def command_clock():
     return clock.now
 
 
+def profile_option(fn):
+    """``--profile NAME`` for commands that talk to AWS (None: AWS_PROFILE, else the default credentials)."""
+    return click.option("--profile", metavar="NAME",
+                        help="AWS profile (default: AWS_PROFILE, else the default credentials).")(fn)
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError, command_now, console, emit_json
+from registry_tools.cli.output import UserError, command_now, console, emit_json, profile_option
 
 DOMAINS_HELP = "The packs' source tree (default: the nearest domains/ at or above the current directory)."
 
@@ -324,9 +324,10 @@ def _source_version_dir(domains: Path, spec: str) -> Path:
 @click.option("--aws", "where", flag_value="aws", help="Deploy into the AWS account of your current credentials (costs money).")
 @click.option("--region", help="Region (default: the pack's cost region).")
 @click.option("--timeout", type=click.IntRange(10, 7200), default=1800, show_default=True, help="Seconds to wait for each of create and delete.")
+@profile_option
 @domains_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None, timeout: int,
+def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None, timeout: int, profile: str | None,
                     domains_dir: Path | None, as_json: bool) -> None:
     """Create a pack's stack, wait for it, check its outputs, then delete it.
 
@@ -334,7 +335,9 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
     ROLLBACK_*, timeout) names the failing resource and reason. The stack is
     always deleted. Exits 0 when the deployment succeeded, 1 otherwise.
     """
-    from registry_tools.deploy.aws import Target
+    import os
+
+    from registry_tools.deploy.aws import AwsError, Target
     from registry_tools.deploy.smoke import smoke_test
     from registry_tools.packs.errors import PackError
     from registry_tools.packs.loader import load_pack_files
@@ -361,7 +364,7 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
         except control.SandboxError as exc:
             raise UserError(str(exc)) from None
     else:
-        target = Target(region=region)
+        target = Target(region=region, profile=profile or os.environ.get("AWS_PROFILE") or None)
     say = (lambda message: None) if as_json else (lambda message: click.echo(message, err=True))
     say(f"Deploying {loaded.pack.ref} size {chosen.name} ({chosen.instance_type}) to "
         f"{'the sandbox' if target.is_sandbox else 'AWS'} in {region} ...")
@@ -369,6 +372,8 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
         report = smoke_test(loaded, chosen, target, timeout=timeout,
                             poll_seconds=0.2 if target.is_sandbox else 10.0,
                             on_status=lambda status: say(f"  {status}"))
+    except AwsError as exc:  # before any stack exists: no credentials, an unknown profile
+        raise UserError(str(exc)) from None
     finally:
         if started_here:
             control.stop()
@@ -458,7 +463,8 @@ def prices_show(as_json: bool) -> None:
               help="Regions to price (repeatable; default: the table's regions).")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of the bundled table.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool) -> None:
+@profile_option
+def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool, profile: str | None) -> None:
     """Rebuild the price table from the AWS Pricing API (needs AWS credentials with pricing:GetProducts).
 
     Keeps the same instance types, refreshes their specs and on-demand Linux
@@ -477,7 +483,7 @@ def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool)
     wanted = list(regions) or list(current["regions"])
     click.echo(f"Fetching prices for {len(current['instances'])} instance types in {', '.join(wanted)} ...", err=True)
     try:
-        compute, storage = call(lambda: fetch(pricing_client(), list(current["instances"]), wanted,
+        compute, storage = call(lambda: fetch(pricing_client(profile), list(current["instances"]), wanted,
                                               progress=lambda name: click.echo(f"  {name}", err=True)))
     except AwsError as exc:
         raise UserError(f"the AWS Pricing API failed: {exc} (it needs credentials allowed pricing:GetProducts)") from None
@@ -587,8 +593,10 @@ def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | 
 @click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (with --to github).")
 @click.option("--github-api-url", default="https://api.github.com", show_default=True,
               help="GitHub API root (GitHub Enterprise).")
+@profile_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, as_json: bool) -> None:
+def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, profile: str | None,
+                as_json: bool) -> None:
     """Publish a built DIST: archives and signatures first (never overwritten), the index last.
 
     github: one release per pack version (tag NAME-vVERSION), token from
@@ -612,7 +620,7 @@ def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, 
         elif target.startswith("s3://"):
             from registry_tools.publish.s3 import S3Publisher
 
-            publisher = S3Publisher(target)
+            publisher = S3Publisher(target, profile=profile)
         elif "://" in target:
             raise click.BadParameter(f"unsupported target {target!r}", param_hint="--to")
         else:

@@ -15,16 +15,28 @@ SANDBOX_LABEL = "SANDBOX"
 
 
 def sandbox_requested(flag: bool) -> bool:
-    return flag or os.environ.get(SANDBOX_ENV, "") not in ("", "0", "false", "no")
+    """--sandbox, ARW_SANDBOX=1, or AWS_ENDPOINT_URL pointing at the running sandbox
+    (after `eval "$(aws-research-wizard sandbox env)"`)."""
+    if flag or os.environ.get(SANDBOX_ENV, "") not in ("", "0", "false", "no"):
+        return True
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return False
+    from registry_tools.sandbox import control
+
+    info = control.current()
+    return info is not None and endpoint.rstrip("/") == info.endpoint.rstrip("/")
 
 
-def target_for(region: str, sandbox: bool, *, start: bool = False):
-    """Real AWS in *region*, or the sandbox (started when *start*, else it must run)."""
+def target_for(region: str, sandbox: bool, *, profile: str | None = None, start: bool = False):
+    """AWS in *region* with *profile* (None: AWS_PROFILE or the default credentials) at the endpoint in
+    AWS_ENDPOINT_URL if set, or the sandbox (started when *start*, else it must run)."""
     from registry_tools.deploy.aws import Target
     from registry_tools.sandbox import control
 
     if not sandbox:
-        return Target(region=region)
+        return Target(region=region, profile=profile or os.environ.get("AWS_PROFILE") or None,
+                      endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     info = control.current()
     if info is None:
         if not start:
@@ -34,11 +46,45 @@ def target_for(region: str, sandbox: bool, *, start: bool = False):
         except control.SandboxError as exc:
             raise UserError(str(exc)) from None
         click.secho(f"[{SANDBOX_LABEL}] started the local AWS emulator at {info.endpoint}", err=True, fg="cyan")
-    return Target(region=region, endpoint_url=info.endpoint)
+    return Target(region=region, endpoint_url=info.endpoint, sandbox=True)
 
 
-def default_region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def session_target(session, profile: str | None = None, *, start: bool = False):
+    """Where *session* lives, from any machine sharing its store: the sandbox, or its region at the
+    endpoint and with the AWS profile it was deployed with (--profile overrides the profile)."""
+    from registry_tools.deploy.aws import Target
+
+    if session.sandbox:
+        return target_for(session.region, True, start=start)
+    return Target(region=session.region, profile=profile or session.profile, endpoint_url=session.endpoint_url)
+
+
+def session_clients(session, profile: str | None = None, *, start: bool = False):
+    """boto3 clients for *session*; a profile it was deployed with that this machine lacks is one clear error."""
+    from registry_tools.deploy.aws import AwsError, Clients
+
+    try:
+        return Clients(session_target(session, profile, start=start))
+    except AwsError as exc:
+        if exc.code == "ProfileNotFound" and session.profile and not profile:
+            raise UserError(f"session {session.id} was deployed with the AWS profile {session.profile!r}, which is "
+                            f"not configured on this machine: create it (`aws configure sso --profile "
+                            f"{session.profile}` or `aws configure --profile {session.profile}`) or pass "
+                            "--profile NAME") from None
+        raise UserError(str(exc)) from None
+
+
+def default_region(profile: str | None = None, *, sandbox: bool = False) -> str | None:
+    """The region AWS tools would use here (AWS_REGION, AWS_DEFAULT_REGION, the profile's; in the
+    sandbox only the environment's), or None."""
+    from registry_tools.deploy.aws import AwsError, profile_region
+
+    if sandbox:
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    try:
+        return profile_region(profile or os.environ.get("AWS_PROFILE") or None)
+    except AwsError as exc:
+        raise UserError(str(exc)) from None
 
 
 def state_url(option: str | None) -> str | None:
@@ -61,8 +107,8 @@ def state_url(option: str | None) -> str | None:
         raise UserError(str(exc)) from None
 
 
-def open_store(state: str | None, sandbox: bool):
-    """The local session store, or the S3 one for ``s3://bucket/prefix`` (in AWS or the sandbox)."""
+def open_store(state: str | None, sandbox: bool, profile: str | None = None):
+    """The local session store, or the S3 one for ``s3://bucket/prefix`` (in AWS with *profile*, or the sandbox)."""
     url = state_url(state)
     if not url:
         from registry_tools.sessions.local import LocalStore
@@ -74,7 +120,7 @@ def open_store(state: str | None, sandbox: bool):
 
     try:
         parse_state_url(url)
-        clients = Clients(target_for(default_region(), sandbox))
+        clients = Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox, profile=profile))
         return S3Store(url, clients("s3"), account_id(clients))
     except (StoreError, AwsError) as exc:
         raise UserError(f"session state {url}: {exc}") from None
@@ -103,28 +149,58 @@ def session_options(fn):
     fn = click.option("--state", metavar="s3://BUCKET/PREFIX",
                       help=f"Session storage in S3 (default: config session_state or ${STATE_ENV}; else local).")(fn)
     fn = click.option("--sandbox", is_flag=True, help=f"Use the local AWS emulator (also ${SANDBOX_ENV}=1).")(fn)
+    fn = click.option("--profile", metavar="NAME",
+                      help="AWS profile (default: AWS_PROFILE, else the default credentials; an existing session "
+                           "uses the profile it was deployed with).")(fn)
     return fn
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def sessions() -> None:
-    """Deployed sessions: list, show, resume, archive, cleanup, destroy."""
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def sessions(ctx) -> None:
+    """Deployed sessions: list (what `sessions` alone shows), show, resume, stop, start, connect, archive,
+    cleanup, destroy."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_sessions)
 
 
 @sessions.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include finished and archived sessions.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--mine", is_flag=True, help="Only sessions launched by the AWS identity in use (profile, sandbox).")
 @session_options
-def list_sessions(show_all: bool, as_json: bool, state: str | None, sandbox: bool) -> None:
-    """Active sessions (launching, running, stopped) with status, pack, size, age and cost so far."""
-    from registry_tools.cli.fast_sessions import render
+def list_sessions(show_all: bool, as_json: bool, mine: bool, state: str | None, sandbox: bool,
+                  profile: str | None) -> None:
+    """Active sessions (launching, running, stopped) with status, pack, size, who launched them, age and
+    cost so far; with a shared S3 store, the whole team's."""
+    from registry_tools.cli.fast_sessions import launching, render
+    from registry_tools.cli.monitor_cmd import bring_up_to_date
 
-    store = open_store(state, sandbox_requested(sandbox))
+    store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
         rows, problems = store.summaries()
+    stale = launching(rows, show_all)
+    if stale:  # their stacks may have finished since: brought up to date as `resume` does
+        problems = [*problems, *bring_up_to_date(store, stale, profile)]
+        with store_errors():
+            rows, _ = store.summaries()
     for problem in problems:
         click.secho(f"warning: {problem}", err=True, fg="yellow")
+    if mine:
+        me = whoami(sandbox_requested(sandbox), profile)
+        rows = [row for row in rows if row.get("launched_by") == me]
     click.echo(render(rows, show_all, as_json, now=command_now()))
+
+
+def whoami(sandbox: bool, profile: str | None) -> str:
+    """The STS caller ARN of the credentials this command uses (what sessions record as launched_by)."""
+    from registry_tools.deploy.aws import AwsError, Clients, caller
+
+    try:
+        return caller(Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox,
+                                         profile=profile)))[1]
+    except AwsError as exc:
+        raise UserError(f"--mine needs to know who you are: {exc}") from None
 
 
 def show_session(session, as_json: bool) -> None:
@@ -140,7 +216,12 @@ def show_session(session, as_json: bool) -> None:
         ("Pack sha256", session.pack_sha256),
         ("Size", f"{session.size} ({session.instance_type})"),
         ("Stack", f"{session.stack_name} in {session.region}, account {session.account}"),
-        ("Launched", session.launch_time), ("Last accessed", session.last_accessed),
+        ("Launched", session.launch_time + (f" by {session.launched_by}" if session.launched_by else "")
+         + (f" from {session.launched_from}" if session.launched_from else "")),
+        ("AWS", "the sandbox" if session.sandbox else
+         f"profile {session.profile or '(default credentials)'}"
+         + (f", endpoint {session.endpoint_url}" if session.endpoint_url else "")),
+        ("Last accessed", session.last_accessed),
         ("Instances", ", ".join(session.instance_ids) or "-"),
     ]
     if session.failure_reason:
@@ -163,22 +244,30 @@ def show_session(session, as_json: bool) -> None:
 @click.argument("session_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @session_options
-def show(session_id: str, as_json: bool, state: str | None, sandbox: bool) -> None:
-    """Everything recorded about one session."""
-    store = open_store(state, sandbox_requested(sandbox))
+def show(session_id: str, as_json: bool, state: str | None, sandbox: bool, profile: str | None) -> None:
+    """Everything recorded about one session (one still launching is brought up to date with AWS first)."""
+    from registry_tools.cli.monitor_cmd import bring_up_to_date
+
+    store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
-        show_session(store.get(session_id), as_json)
+        session = store.get(session_id)
+        if session.status == "launching":
+            for problem in bring_up_to_date(store, [session_id], profile):
+                click.secho(f"warning: {problem}", err=True, fg="yellow")
+            session = store.get(session_id)
+        show_session(session, as_json)
 
 
-def resume_session(store, session_id: str, *, watch_launching: bool = True, as_json: bool = False) -> None:
+def resume_session(store, session_id: str, *, watch_launching: bool = True, as_json: bool = False,
+                   profile: str | None = None) -> None:
     """Reconcile with CloudFormation and EC2, follow a launching stack, then show the session."""
-    from registry_tools.deploy.aws import Clients, Stacks
+    from registry_tools.deploy.aws import Stacks
     from registry_tools.sessions import deploy as flow
     from registry_tools.sessions.model import LAUNCHING
 
     with store_errors():
         session = store.get(session_id)
-        clients = Clients(target_for(session.region, session.sandbox, start=True))
+        clients = session_clients(session, profile, start=True)
         session = flow.reconcile(store, session_id, clients, clock=command_clock())
         if session.status == LAUNCHING and watch_launching and not as_json:
             click.echo(f"{session.id}: stack {session.stack_name} is still being created; following it "
@@ -221,15 +310,15 @@ def print_event(event: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the reconciled session as JSON (no watching).")
 @click.option("--no-monitor", is_flag=True, help="Do not open the live monitor afterwards.")
 @session_options
-def resume(session_id: str, as_json: bool, no_monitor: bool, state: str | None, sandbox: bool) -> None:
+def resume(session_id: str, as_json: bool, no_monitor: bool, state: str | None, sandbox: bool, profile: str | None) -> None:
     """Reconcile a session with AWS (a stack that finished, failed or vanished is recorded as
     such), follow it if it is still launching, show it, and open the live monitor on a terminal."""
     import sys
 
     from registry_tools.sessions.model import ACTIVE
 
-    store = open_store(state, sandbox_requested(sandbox))
-    resume_session(store, session_id, as_json=as_json)
+    store = open_store(state, sandbox_requested(sandbox), profile)
+    resume_session(store, session_id, as_json=as_json, profile=profile)
     if as_json or no_monitor or not sys.stdout.isatty():
         return
     with store_errors():
@@ -237,18 +326,128 @@ def resume(session_id: str, as_json: bool, no_monitor: bool, state: str | None, 
     if session.status in ACTIVE:
         from registry_tools.cli.monitor_cmd import live
 
-        live(store, session_id, 30.0, "estimate", None)
+        live(store, session_id, 30.0, "estimate", None, profile=profile)
+
+
+def _power(session_id: str, running: bool, timeout: float, state: str | None, sandbox: bool,
+           profile: str | None) -> None:
+    from registry_tools.monitor.observe import MonitorError, rates_of
+    from registry_tools.sessions import deploy as flow
+
+    store = open_store(state, sandbox_requested(sandbox), profile)
+    with store_errors():
+        session = store.get(session_id)
+        label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
+        click.echo(f"{label}{'Starting' if running else 'Stopping'} {', '.join(session.instance_ids) or 'its instances'}"
+                   f" of {session.id} ...")
+        session = flow.set_running(store, session_id, session_clients(session, profile, start=True), running,
+                                   clock=command_clock(), timeout=timeout, poll_seconds=poll_seconds(session.sandbox))
+    try:
+        monthly = f"${rates_of(session).projected_monthly(running):,.2f} per month"
+    except MonitorError:
+        monthly = "cost unknown (no price for its instance type here)"
+    if running:
+        click.echo(f"{label}Session {session.id} is {session.status}: instance and storage are charged ({monthly}). "
+                   f"Connect with: aws-research-wizard sessions connect {session.id}")
+    else:
+        click.echo(f"{label}Session {session.id} is {session.status}: only its storage is charged now ({monthly}). "
+                   f"Start it again with: aws-research-wizard sessions start {session.id}")
+
+
+@sessions.command("stop")
+@click.argument("session_id", metavar="ID")
+@click.option("--timeout", type=float, default=900, show_default=True, help="Seconds to wait for EC2.")
+@session_options
+def stop(session_id: str, timeout: float, state: str | None, sandbox: bool, profile: str | None) -> None:
+    """Stop the session's instances (its disks and results stay; only storage is charged until `start`)."""
+    _power(session_id, False, timeout, state, sandbox, profile)
+
+
+@sessions.command("start")
+@click.argument("session_id", metavar="ID")
+@click.option("--timeout", type=float, default=900, show_default=True, help="Seconds to wait for EC2.")
+@session_options
+def start(session_id: str, timeout: float, state: str | None, sandbox: bool, profile: str | None) -> None:
+    """Start a stopped session's instances again."""
+    _power(session_id, True, timeout, state, sandbox, profile)
+
+
+SSM_CLI_HELP = "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"
+SSM_PLUGIN_HELP = ("https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+                   "session-manager-working-with-install-plugin.html")
+
+
+def connect_command(session, profile: str | None, port_forward: str | None) -> list[str]:
+    """The `aws ssm start-session` command line that opens a shell on (or forwards a port of) *session*'s
+    instance, with the session's region, profile and endpoint."""
+    import json
+
+    if not session.instance_ids:
+        raise UserError(f"session {session.id} has no instance to connect to ({session.status})")
+    command = ["aws", "ssm", "start-session", "--target", session.instance_ids[0], "--region", session.region]
+    if port_forward:
+        local, sep, remote = port_forward.partition(":")
+        if not (sep and local.isdigit() and remote.isdigit() and 0 < int(local) < 65536 and 0 < int(remote) < 65536):
+            raise click.BadParameter(f"{port_forward!r}: use LOCAL:REMOTE ports, e.g. 8888:8888",
+                                     param_hint="--port-forward")
+        command += ["--document-name", "AWS-StartPortForwardingSession",
+                    "--parameters", json.dumps({"portNumber": [remote], "localPortNumber": [local]})]
+    target = session_target(session, profile)
+    if target.profile and not target.is_sandbox:
+        command += ["--profile", target.profile]
+    if target.endpoint_url:
+        command += ["--endpoint-url", target.endpoint_url]
+    return command
+
+
+@sessions.command("connect")
+@click.argument("session_id", metavar="ID")
+@click.option("--port-forward", metavar="LOCAL:REMOTE",
+              help="Forward a local port to the instance (e.g. 8888:8888 for Jupyter) instead of opening a shell.")
+@click.option("--print-command", is_flag=True, help="Only print the command that would be run.")
+@session_options
+def connect(session_id: str, port_forward: str | None, print_command: bool, state: str | None, sandbox: bool,
+            profile: str | None) -> None:
+    """Open a shell on the session's instance through SSM Session Manager (no SSH, no open ports), or
+    forward a port with --port-forward. Needs the AWS CLI and its Session Manager plugin."""
+    import shlex
+    import shutil
+    import subprocess
+
+    from registry_tools.sessions.model import RUNNING
+
+    store = open_store(state, sandbox_requested(sandbox), profile)
+    with store_errors():
+        session = store.get(session_id)
+    if session.status != RUNNING:
+        hint = f"; start it with: aws-research-wizard sessions start {session.id}" if session.status == "stopped" else ""
+        raise UserError(f"session {session.id} is {session.status}, not running{hint}")
+    command = connect_command(session, profile, port_forward)
+    if print_command:
+        click.echo(shlex.join(command))
+        return
+    if shutil.which("aws") is None:
+        raise UserError(f"`sessions connect` runs the AWS CLI, which is not installed: see {SSM_CLI_HELP} "
+                        f"(then install its Session Manager plugin: {SSM_PLUGIN_HELP})")
+    if shutil.which("session-manager-plugin") is None:
+        raise UserError(f"`sessions connect` needs the AWS CLI's Session Manager plugin, which is not installed: "
+                        f"see {SSM_PLUGIN_HELP}")
+    env = dict(os.environ)
+    if session.sandbox:  # the emulator's fixed test credentials, as every other sandbox command uses
+        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    click.echo(f"$ {shlex.join(command)}", err=True)
+    raise SystemExit(subprocess.run(command, env=env).returncode)
 
 
 @sessions.command("archive")
 @click.argument("session_id", metavar="ID")
 @click.option("--force", is_flag=True, help="Archive a session that is still active.")
 @session_options
-def archive(session_id: str, force: bool, state: str | None, sandbox: bool) -> None:
+def archive(session_id: str, force: bool, state: str | None, sandbox: bool, profile: str | None) -> None:
     """Hide a completed or failed session from the default listing."""
     from registry_tools.sessions import model
 
-    store = open_store(state, sandbox_requested(sandbox))
+    store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
         session = store.update(session_id, lambda s: model.archive(s, force))
     click.echo(f"Archived {session.id} ({session.status}).")
@@ -259,11 +458,11 @@ def archive(session_id: str, force: bool, state: str | None, sandbox: bool) -> N
 @click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @session_options
-def cleanup(older_than: str, dry_run: bool, as_json: bool, state: str | None, sandbox: bool) -> None:
+def cleanup(older_than: str, dry_run: bool, as_json: bool, state: str | None, sandbox: bool, profile: str | None) -> None:
     """Remove the records of completed and failed sessions not used for a while (active ones never)."""
     from registry_tools.sessions import model
 
-    store = open_store(state, sandbox_requested(sandbox))
+    store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
         rows, _ = store.summaries()
         chosen = model.cleanup_candidates(rows, command_now(), model.parse_age(older_than))
@@ -283,17 +482,16 @@ def cleanup(older_than: str, dry_run: bool, as_json: bool, state: str | None, sa
 @click.argument("session_id", metavar="ID")
 @click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds to wait for the deletion.")
 @session_options
-def destroy(session_id: str, timeout: float, state: str | None, sandbox: bool) -> None:
+def destroy(session_id: str, timeout: float, state: str | None, sandbox: bool, profile: str | None) -> None:
     """Delete the session's stack (and everything in it), wait, and mark the session completed."""
-    from registry_tools.deploy.aws import Clients
     from registry_tools.sessions import deploy as flow
 
-    store = open_store(state, sandbox_requested(sandbox))
+    store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
         session = store.get(session_id)
         label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
         click.echo(f"{label}Deleting stack {session.stack_name} in {session.region} ...")
-        clients = Clients(target_for(session.region, session.sandbox, start=True))
+        clients = session_clients(session, profile, start=True)
         session = flow.destroy(store, session_id, clients, clock=command_clock(), timeout=timeout,
                                poll_seconds=poll_seconds(session.sandbox))
     click.echo(f"{label}Destroyed {session.id}: stack {session.stack_name} deleted; session {session.status}.")

@@ -285,8 +285,8 @@ class PackDiff:
 def diff_packs(old: DiffInput, new: DiffInput) -> PackDiff:
     """Everything that changes for a user going from ``old`` to ``new`` (any two versions, either order)."""
     old_t, new_t = old.template, new.template
-    grants_old, grants_new = set(_iam_grants(old_t)), set(_iam_grants(new_t))
-    managed_old, managed_new = set(_managed_policies(old_t)), set(_managed_policies(new_t))
+    grants_old, grants_new = set(iam_grants(old_t)), set(iam_grants(new_t))
+    managed_old, managed_new = set(managed_policies(old_t)), set(managed_policies(new_t))
     iam = tuple(
         [IamGrant(ADDED, *g) for g in sorted(grants_new - grants_old)]
         + [IamGrant(REMOVED, *g) for g in sorted(grants_old - grants_new)]
@@ -448,7 +448,7 @@ def _policy_documents(template: Mapping[str, Any]) -> Iterator[tuple[str, dict[s
                 yield f"{name}/{_show(policy.get('PolicyName', '?'))}", policy["PolicyDocument"]
 
 
-def _iam_grants(template: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+def iam_grants(template: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """(principal, effect, action, resource) for every action x resource of every statement."""
     for principal, doc in _policy_documents(template):
         for statement in _as_list(doc.get("Statement")):
@@ -464,7 +464,7 @@ def _iam_grants(template: Mapping[str, Any]) -> Iterator[tuple[str, str, str, st
                     yield principal, effect, action, resource
 
 
-def _managed_policies(template: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def managed_policies(template: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for name, res in _resources(template, "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group").items():
         for arn in _as_list(_props(res).get("ManagedPolicyArns")):
             yield name, _show(arn)

@@ -1,8 +1,12 @@
 """The AWS adapter: boto3 sessions and the CloudFormation calls a deployment needs.
 
-One session and one client per service; against the sandbox (an endpoint
-URL) botocore retries are off so unimplemented calls fail fast. Every boto
-or network error surfaces as ``AwsError`` with the AWS error code.
+A ``Target`` says where calls go: a region, an AWS profile (None: the default
+credential chain, which honours ``AWS_PROFILE``), and an endpoint URL for the
+sandbox or another emulator (None: AWS itself). One boto3 session and one
+client per service; against an endpoint URL botocore retries are off so
+unimplemented calls fail fast. Every boto or network error surfaces as
+``AwsError`` with the AWS error code; missing, expired or rejected credentials
+and unknown profiles say what to run to fix them.
 """
 
 from __future__ import annotations
@@ -23,29 +27,68 @@ class AwsError(Exception):
         self.code = code
 
 
+CREDENTIALS_HELP = ("set up credentials with `aws configure` (access keys) or `aws configure sso` and "
+                    "`aws sso login` (IAM Identity Center), or choose a configured profile with --profile NAME or "
+                    "AWS_PROFILE")
+REJECTED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+                                  "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure",
+                                  "InvalidAccessKeyId", "RequestExpired"})
+
+
 @dataclass(frozen=True)
 class Target:
-    """Where to deploy: a region, and an endpoint URL for the sandbox (None = real AWS)."""
+    """Where AWS calls go: a region; an AWS profile (None: the default credential chain); an
+    endpoint URL (None: AWS itself); ``sandbox``: the local emulator, with its fixed test credentials."""
 
     region: str
     endpoint_url: str | None = None
+    profile: str | None = None
+    sandbox: bool = False
 
     @property
     def is_sandbox(self) -> bool:
-        return self.endpoint_url is not None
+        return self.sandbox
+
+
+def profile_region(profile: str | None) -> str | None:
+    """The region AWS tools would use for *profile* (None: the default chain): ``AWS_REGION``,
+    ``AWS_DEFAULT_REGION``, then the profile's ``region`` in the AWS config file; None when unset."""
+    import os
+
+    if os.environ.get("AWS_REGION"):
+        return os.environ["AWS_REGION"]
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.Session(profile_name=profile).region_name
+    except ProfileNotFound:
+        raise AwsError(_no_profile(profile), "ProfileNotFound") from None
+
+
+def _no_profile(profile: str | None) -> str:
+    return (f"the AWS profile {profile!r} is not configured on this machine: create it with "
+            f"`aws configure --profile {profile}` or `aws configure sso --profile {profile}`, or choose another "
+            "with --profile NAME")
 
 
 class Clients:
     def __init__(self, target: Target):
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import ProfileNotFound
 
         self.target = target
-        if target.is_sandbox:
+        if target.sandbox:
             session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=target.region)
+        else:
+            try:
+                session = boto3.Session(profile_name=target.profile, region_name=target.region)
+            except ProfileNotFound:
+                raise AwsError(_no_profile(target.profile), "ProfileNotFound") from None
+        if target.endpoint_url:
             config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
         else:
-            session = boto3.Session(region_name=target.region)
             config = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=60)
         self._session, self._config, self._clients = session, config, {}
 
@@ -56,16 +99,41 @@ class Clients:
 
 
 def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore import exceptions
     from botocore.parsers import ResponseParserError
 
     try:
         return fn(**kwargs)
-    except ClientError as exc:
+    except exceptions.ClientError as exc:
         error = exc.response.get("Error", {})
-        raise AwsError(f"{error.get('Code', 'Error')}: {error.get('Message', str(exc))}", error.get("Code")) from None
-    except (BotoCoreError, ResponseParserError) as exc:
-        raise AwsError(str(exc).splitlines()[0]) from None
+        code = error.get("Code")
+        message = f"{code or 'Error'}: {error.get('Message', str(exc))}"
+        if code in REJECTED_CREDENTIALS:
+            message += f" (AWS rejected the credentials; refresh them: {CREDENTIALS_HELP})"
+        raise AwsError(message, code) from None
+    except (exceptions.NoCredentialsError, exceptions.PartialCredentialsError) as exc:
+        raise AwsError(f"{exc}: {CREDENTIALS_HELP}", "NoCredentials") from None
+    except (exceptions.SSOTokenLoadError, exceptions.UnauthorizedSSOTokenError, exceptions.TokenRetrievalError,
+            exceptions.SSOError) as exc:
+        raise AwsError(f"the AWS SSO session is missing or has expired ({exc}): run `aws sso login` "
+                       "(add --profile NAME for a named profile)", "SSOLogin") from None
+    except exceptions.ProfileNotFound as exc:
+        raise AwsError(f"{exc}: create it with `aws configure --profile NAME` or choose another with --profile",
+                       "ProfileNotFound") from None
+    except ResponseParserError as exc:
+        raise AwsError(not_an_aws_response(str(exc)), "InvalidResponse") from None
+    except exceptions.BotoCoreError as exc:
+        raise AwsError(" ".join(str(exc).split())) from None
+
+
+def not_an_aws_response(detail: str) -> str:
+    """botocore's "Unable to parse response ... Further retries may succeed:" plus a raw body, as one
+    whole sentence: what the endpoint answered instead (an emulator's 500 page, a proxy's error)."""
+    import re
+
+    title = re.search(r"<title>(.*?)</title>", detail, re.IGNORECASE | re.DOTALL)
+    answered = " ".join(title.group(1).split()) if title else "a body that is not AWS XML or JSON"
+    return f"the endpoint did not answer like AWS (it returned {answered})"
 
 
 @dataclass(frozen=True)
@@ -156,7 +224,31 @@ class Stacks:
 
 
 def account_id(clients: Clients) -> str:
-    return call(clients("sts").get_caller_identity)["Account"]
+    return caller(clients)[0]
+
+
+def caller(clients: Clients) -> tuple[str, str]:
+    """(account id, the caller's ARN) of the credentials in use."""
+    identity = call(clients("sts").get_caller_identity)
+    return identity["Account"], identity.get("Arn", "")
+
+
+def set_instances_running(clients: Clients, instance_ids: list[str], running: bool, *, timeout: float,
+                          poll_seconds: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
+    """Start (*running*) or stop the instances and wait until EC2 reports them ``running`` or ``stopped``
+    (or *timeout*); their states at the end."""
+    ids = list(instance_ids)
+    if running:
+        call(clients("ec2").start_instances, InstanceIds=ids)
+    else:
+        call(clients("ec2").stop_instances, InstanceIds=ids)
+    want = "running" if running else "stopped"
+    start = time.monotonic()
+    while True:
+        states = instance_states(clients, ids)
+        if all(state == want for state in states.values()) or time.monotonic() - start >= timeout:
+            return states
+        sleep(poll_seconds)
 
 
 def instance_states(clients: Clients, instance_ids: list[str]) -> dict[str, str]:

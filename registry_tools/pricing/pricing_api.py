@@ -25,12 +25,13 @@ def _filters(**fields: str) -> list[dict[str, str]]:
     return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in fields.items()]
 
 
-def pricing_client():
+def pricing_client(profile: str | None = None):
+    """A Pricing API client with *profile*'s credentials (None: AWS_PROFILE, else the default chain)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client("pricing", region_name=PRICING_REGION,
-                        config=Config(retries={"max_attempts": 5, "mode": "adaptive"}, read_timeout=60))
+    return boto3.Session(profile_name=profile).client(
+        "pricing", region_name=PRICING_REGION, config=Config(retries={"max_attempts": 5, "mode": "adaptive"}, read_timeout=60))
 
 
 def fetch(client, instance_types: Iterable[str], regions: list[str],

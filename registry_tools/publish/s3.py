@@ -23,13 +23,18 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 class S3Publisher:
-    def __init__(self, url: str, client=None):
+    def __init__(self, url: str, client=None, *, profile: str | None = None):
         self.bucket, self.prefix = parse_s3_url(url)
         self.url = url
         if client is None:
             import boto3
+            from botocore.exceptions import ProfileNotFound
 
-            client = boto3.client("s3")
+            try:
+                client = boto3.Session(profile_name=profile).client("s3")
+            except ProfileNotFound:
+                raise PublishError(f"the AWS profile {profile!r} is not configured on this machine: create it with "
+                                   f"`aws configure --profile {profile}`, or choose another with --profile") from None
         self.s3 = client
 
     def _key(self, relative: str) -> str:

@@ -103,7 +103,7 @@ def target(region: str):
     info = current()
     if info is None:
         raise SandboxError("the sandbox is not running; start it with: aws-research-wizard sandbox start")
-    return Target(region=region, endpoint_url=info.endpoint)
+    return Target(region=region, endpoint_url=info.endpoint, sandbox=True)
 
 
 def stop() -> SandboxInfo | None:

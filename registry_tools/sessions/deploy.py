@@ -14,13 +14,21 @@ Every step that records a time takes the caller's ``clock`` (``registry_tools.cl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from registry_tools.clock import Clock
-from registry_tools.deploy.aws import AwsError, Clients, Stacks, Target, account_id, instance_states
+from registry_tools.deploy.aws import (
+    AwsError,
+    Clients,
+    Stacks,
+    Target,
+    caller,
+    instance_states,
+    set_instances_running,
+)
 from registry_tools.sessions import model
 from registry_tools.sessions.interface import SessionStore
 from registry_tools.sessions.model import Observation, Session
@@ -95,7 +103,93 @@ def plan(loaded: LoadedPack, *, size: str | None = None, instance: str | None = 
         if allowed and parameters["InstanceType"] not in allowed:
             raise DeployError(f"{pack.ref}: instance type {parameters['InstanceType']!r} is not allowed by its "
                               f"template (allowed: {', '.join(allowed)})")
+    problems = [problem for key, spec in declared.items()
+                if (problem := parameter_problem(key, spec, parameters.get(key)))]
+    if problems:
+        raise DeployError(f"{pack.ref}: " + "; ".join(problems) + " (nothing was created)")
     return Plan(chosen, parameters.get("InstanceType", instance or chosen.instance_type), region, parameters)
+
+
+def describe_plan(loaded: LoadedPack, sha256: str, chosen: Plan, target: Target) -> dict:
+    """What ``deploy --dry-run`` shows: the pack and archive digest, where, the size, the parameters, the
+    resources and IAM permissions the stack creates, and the estimated cost. Pure but for the price table."""
+    from registry_tools.client.diff import iam_grants, managed_policies
+    from registry_tools.monitor.cost import HOURS_PER_MONTH, rates_for
+    from registry_tools.pricing.catalogue import Catalogue, PriceError
+
+    pack, template = loaded.pack, loaded.template
+    catalogue = Catalogue.load()
+    try:
+        storage = float(chosen.parameters.get("RootVolumeGiB", chosen.size.storage_gib))
+        rates = rates_for(catalogue, chosen.instance_type, chosen.region, storage)
+        cost = {"hourly_usd": round(rates.instance_hourly + rates.storage_hourly, 4),
+                "monthly_usd": rates.projected_monthly(), "hours_per_month": HOURS_PER_MONTH,
+                "price_date": catalogue.price_date, "basis": "on-demand Linux price x hours + gp3 storage"}
+    except (PriceError, ValueError) as exc:
+        cost = {"error": str(exc)}
+    return {
+        "dry_run": True, "pack": pack.name, "version": str(pack.version), "title": pack.title, "sha256": sha256,
+        "target": {"sandbox": target.is_sandbox, "region": chosen.region, "profile": target.profile,
+                   "endpoint_url": target.endpoint_url},
+        "size": chosen.size.name, "instance_type": chosen.instance_type, "parameters": dict(chosen.parameters),
+        "resources": [{"logical_id": name, "type": str((res or {}).get("Type", "?"))}
+                      for name, res in sorted((template.get("Resources") or {}).items())],
+        "iam": {"managed_policies": [{"principal": p, "arn": arn} for p, arn in managed_policies(template)],
+                "statements": [{"principal": p, "effect": e, "action": a, "resource": r}
+                               for p, e, a, r in iam_grants(template)]},
+        "cost": cost,
+    }
+
+
+def parameter_problem(name: str, spec: Mapping[str, Any], value: str | None) -> str | None:
+    """Why CloudFormation would refuse *value* for the template parameter *name* (None: it would not):
+    a missing value without a Default, its Type (Number, List<Number>), AllowedValues, AllowedPattern,
+    Min/MaxValue and Min/MaxLength. AWS-specific types (SSM parameter names, ...) are left to AWS."""
+    import re
+
+    if not isinstance(spec, Mapping):
+        return None
+    if value is None:
+        return None if "Default" in spec else f"parameter {name} needs a value (--param {name}=...)"
+    kind = str(spec.get("Type", "String"))
+    if kind.startswith("AWS::"):
+        return None
+    items = [v.strip() for v in value.split(",")] if kind in ("CommaDelimitedList", "List<Number>") else [value]
+    for item in items:
+        if kind in ("Number", "List<Number>"):
+            try:
+                number = float(item)
+            except ValueError:
+                return f"parameter {name} must be a number, got {item!r}"
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                return f"parameter {name} must be at least {spec['MinValue']}, got {item}"
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                return f"parameter {name} must be at most {spec['MaxValue']}, got {item}"
+        allowed = spec.get("AllowedValues")
+        if allowed and item not in [str(a) for a in allowed] and not (
+                kind == "Number" and any(_same_number(item, a) for a in allowed)):
+            return f"parameter {name} must be one of {', '.join(str(a) for a in allowed)}, got {item!r}"
+        if kind == "String":
+            if "MinLength" in spec and len(item) < int(spec["MinLength"]):
+                return f"parameter {name} must be at least {spec['MinLength']} characters long, got {len(item)}"
+            if "MaxLength" in spec and len(item) > int(spec["MaxLength"]):
+                return f"parameter {name} must be at most {spec['MaxLength']} characters long, got {len(item)}"
+            pattern = spec.get("AllowedPattern")
+            try:
+                matches = pattern is None or re.fullmatch(str(pattern), item) is not None
+            except re.error:
+                matches = True  # a pattern Python cannot read (CloudFormation's are Java's): AWS decides
+            if not matches:
+                detail = spec.get("ConstraintDescription") or f"the pattern {pattern}"
+                return f"parameter {name} must match {detail}, got {item!r}"
+    return None
+
+
+def _same_number(text: str, allowed: Any) -> bool:
+    try:
+        return float(text) == float(allowed)
+    except (TypeError, ValueError):
+        return False
 
 
 def stack_name_for(session_id: str, token: str | None = None) -> str:
@@ -107,14 +201,18 @@ def stack_name_for(session_id: str, token: str | None = None) -> str:
     return f"arw-{session_id.removeprefix('ses_').replace('_', '-')}-{token or secrets.token_hex(3)}"[:128]
 
 
-def new_session(loaded: LoadedPack, sha256: str, chosen: Plan, account: str, sandbox: bool, now: datetime,
-                attempt: int) -> Session:
+def new_session(loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, account: str, now: datetime,
+                attempt: int, *, launched_by: str | None = None, launched_from: str | None = None) -> Session:
+    """The session record for *chosen* deployed to *target* (its profile and endpoint, never credentials)."""
     pack = loaded.pack
     session_id = model.session_id(pack.name, now, attempt)
     return Session(id=session_id, domain=pack.name, pack_version=str(pack.version), pack_sha256=sha256,
                    title=pack.title, stack_name=stack_name_for(session_id), region=chosen.region, account=account,
                    size=chosen.size.name, instance_type=chosen.instance_type, launch_time=format_utc(now),
-                   last_accessed=format_utc(now), sandbox=sandbox, parameters=dict(chosen.parameters))
+                   last_accessed=format_utc(now), sandbox=target.is_sandbox, parameters=dict(chosen.parameters),
+                   profile=None if target.is_sandbox else target.profile,
+                   endpoint_url=None if target.is_sandbox else target.endpoint_url,
+                   launched_by=launched_by or None, launched_from=launched_from)
 
 
 @dataclass(frozen=True)
@@ -130,13 +228,16 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
            poll_seconds: float = 5.0, clients: Clients | None = None) -> Session:
     """Create the session, then its stack; follow it unless *detach*. KeyboardInterrupt and
     ``Detached`` leave the session ``launching`` (re-raised for the caller to report)."""
+    import socket
+
     clients = clients or Clients(target)
     try:
-        account = account_id(clients)
+        account, arn = caller(clients)
     except AwsError as exc:
         raise DeployError(f"cannot reach AWS in {target.region}: {exc}") from None
-    session = store.create(lambda attempt: new_session(loaded, sha256, chosen, account, target.is_sandbox,
-                                                       clock(), attempt))
+    host = socket.gethostname()
+    session = store.create(lambda attempt: new_session(loaded, sha256, chosen, target, account, clock(), attempt,
+                                                       launched_by=arn, launched_from=host))
     watch.saved(session)
     stacks = Stacks(clients, poll_seconds=poll_seconds)
     tags = {TAG_SESSION: session.id, TAG_DOMAIN: session.domain, TAG_VERSION: session.pack_version}
@@ -150,10 +251,31 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
     return follow(store, session, stacks, clients, watch, timeout, clock=clock)
 
 
+EMULATOR_FAILURES = frozenset({"InvalidResponse", "InternalFailure", "InternalError"})
+
+
+def emulator_failure(clients: Clients, exc: AwsError) -> str | None:
+    """Why to fail a session whose stack the sandbox (or another emulator) itself failed on; None on AWS,
+    where the same error may pass, or for errors that are not the emulator failing."""
+    if clients.target.endpoint_url is None or exc.code not in EMULATOR_FAILURES:
+        return None
+    where = "the sandbox" if clients.target.is_sandbox else f"the emulator at {clients.target.endpoint_url}"
+    return f"{where} failed on this stack: {exc}"
+
+
 def follow(store: SessionStore, session: Session, stacks: Stacks, clients: Clients, watch: Watch,
            timeout: float, *, clock: Clock) -> Session:
     """Watch a launching session's stack to its end and record the outcome."""
-    result = stacks.wait_create(session.stack_name, timeout, on_event=watch.event)
+    try:
+        result = stacks.wait_create(session.stack_name, timeout, on_event=watch.event)
+    except AwsError as exc:
+        reason = emulator_failure(clients, exc)
+        if reason:
+            return store.update(session.id, lambda s: model.finish(s, model.FAILED, clock(), reason=reason))
+        problem = f"could not follow the stack: {exc}"
+        store.update(session.id, lambda s: replace(s, status_reason=problem))
+        raise DeployError(f"session {session.id}: {problem}; resume it later with: "
+                          f"aws-research-wizard sessions resume {session.id}") from None
     if result.outcome == "timeout":
         reason = f"stack still {result.status} after {timeout:.0f} s; resume the session later"
         return store.update(session.id, lambda s: replace(s, status_reason=reason))
@@ -193,10 +315,56 @@ def observe(session: Session, clients: Clients) -> Observation:
 
 
 def reconcile(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock) -> Session:
-    """Bring the stored session up to date with AWS and mark it accessed."""
-    seen = observe(store.get(session_id), clients)
+    """Bring the stored session up to date with AWS and mark it accessed (failed, when the sandbox
+    itself fails on its stack)."""
+    try:
+        seen = observe(store.get(session_id), clients)
+    except AwsError as exc:
+        reason = emulator_failure(clients, exc)
+        if reason is None:
+            raise
+        now = clock()
+        return store.update(session_id, lambda s: model.touch(model.finish(s, model.FAILED, now, reason=reason), now))
     now = clock()
     return store.update(session_id, lambda s: model.touch(model.reconcile(s, seen, now), now))
+
+
+def reconcile_many(store: SessionStore, session_ids: Iterable[str], clients_for: Callable[[Session], Clients], *,
+                   clock: Clock) -> dict[str, Session | str]:
+    """``reconcile`` each of *session_ids* (``sessions list`` and ``show`` bring launching sessions up to date
+    this way): id -> the reconciled session, or why it could not be (one that cannot be reached does not
+    stop the others). *clients_for(session)* gives its clients, or raises ``AwsError``."""
+    from registry_tools.sessions.interface import StoreError
+
+    out: dict[str, Session | str] = {}
+    for session_id in dict.fromkeys(session_ids):
+        try:
+            out[session_id] = reconcile(store, session_id, clients_for(store.get(session_id)), clock=clock)
+        except (AwsError, DeployError, StoreError, model.SessionError) as exc:
+            out[session_id] = str(exc)
+    return out
+
+
+def set_running(store: SessionStore, session_id: str, clients: Clients, running: bool, *, clock: Clock,
+                timeout: float = DEFAULT_TIMEOUT_S, poll_seconds: float = 5.0) -> Session:
+    """``sessions start`` (*running*) / ``stop``: start or stop the session's instances, wait for EC2,
+    and record what it then says (``reconcile``). Only a running or stopped session can be."""
+    session = reconcile(store, session_id, clients, clock=clock)
+    verb = "start" if running else "stop"
+    if session.status not in (model.RUNNING, model.STOPPED):
+        wait = f" (wait until it is running: sessions resume {session_id})" if session.status == model.LAUNCHING else ""
+        raise DeployError(f"session {session_id} is {session.status}; only a running or stopped session can be "
+                          f"{'started' if running else 'stopped'}{wait}")
+    if not session.instance_ids:
+        raise DeployError(f"session {session_id} has no instances to {verb}")
+    states = set_instances_running(clients, list(session.instance_ids), running, timeout=timeout,
+                                   poll_seconds=poll_seconds)
+    want = "running" if running else "stopped"
+    session = reconcile(store, session_id, clients, clock=clock)
+    if set(states.values()) != {want}:
+        raise DeployError(f"session {session_id}: after {timeout:.0f} s EC2 reports "
+                          + ", ".join(f"{i} {s}" for i, s in sorted(states.items())) + f", not {want}")
+    return session
 
 
 def destroy(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock,
@@ -204,7 +372,13 @@ def destroy(store: SessionStore, session_id: str, clients: Clients, *, clock: Cl
     """Delete the session's stack, wait for it, and mark the session completed."""
     session = store.get(session_id)
     stacks = Stacks(clients, poll_seconds=poll_seconds)
-    if stacks.describe(session.stack_name) is not None:
+    try:
+        exists = stacks.describe(session.stack_name) is not None
+    except AwsError as exc:
+        if emulator_failure(clients, exc) is None:
+            raise
+        exists = True  # the sandbox fails to describe it (its own failure): delete it all the same
+    if exists:
         result = stacks.delete(session.stack_name, timeout)
         if result.outcome != "succeeded":
             reason = f"deleting stack {session.stack_name} ended {result.status}: {result.failure}"

@@ -65,16 +65,25 @@ class Session:
     failure_reason: str | None = None
     failing_resource: str | None = None
     status_reason: str | None = None
+    stack_status: str | None = None  # CloudFormation's, as the last reconcile saw it (None: gone, or not yet seen)
     ended_at: str | None = None
     monitoring: tuple[Mapping[str, Any], ...] = ()
+    # where its AWS calls go (never credentials): the AWS profile and the endpoint URL it was deployed with
+    profile: str | None = None
+    endpoint_url: str | None = None
+    # who launched it (the STS caller ARN) and from which host
+    launched_by: str | None = None
+    launched_from: str | None = None
 
     # --- serialisation -----------------------------------------------------------------------
 
     METADATA = ("id", "domain", "pack_version", "pack_sha256", "title", "stack_name", "region", "account",
-                "size", "instance_type", "launch_time", "sandbox")
+                "size", "instance_type", "launch_time", "sandbox", "profile", "endpoint_url", "launched_by",
+                "launched_from")
+    OPTIONAL_METADATA = ("sandbox", "profile", "endpoint_url", "launched_by", "launched_from")
     DEPLOYMENT = ("parameters", "resources", "outputs")
     STATE = ("status", "archived", "last_accessed", "instance_ids", "failure_reason", "failing_resource",
-             "status_reason", "ended_at")
+             "status_reason", "stack_status", "ended_at")
 
     def metadata(self) -> dict:
         return {k: getattr(self, k) for k in self.METADATA}
@@ -104,19 +113,21 @@ class Session:
         for part, name in ((state, "state"), (deployment, "deployment"), (monitoring, "monitoring")):
             if not isinstance(part, Mapping):
                 raise SessionError(f"the session {name} is not a mapping")
-        missing = [k for k in cls.METADATA if k not in metadata and k != "sandbox"]
+        missing = [k for k in cls.METADATA if k not in metadata and k not in cls.OPTIONAL_METADATA]
         if missing:
             raise SessionError(f"the session metadata lacks {', '.join(missing)}")
         try:
             session = cls(
-                **{k: str(metadata[k]) for k in cls.METADATA if k != "sandbox"},
+                **{k: str(metadata[k]) for k in cls.METADATA if k not in cls.OPTIONAL_METADATA},
+                **{k: str(metadata[k]) if metadata.get(k) else None for k in cls.OPTIONAL_METADATA if k != "sandbox"},
                 sandbox=bool(metadata.get("sandbox", False)),
                 status=str(state.get("status", LAUNCHING)),
                 archived=bool(state.get("archived", False)),
                 last_accessed=str(state.get("last_accessed") or metadata["launch_time"]),
                 instance_ids=tuple(str(i) for i in state.get("instance_ids") or ()),
                 failure_reason=state.get("failure_reason"), failing_resource=state.get("failing_resource"),
-                status_reason=state.get("status_reason"), ended_at=state.get("ended_at"),
+                status_reason=state.get("status_reason"), stack_status=state.get("stack_status"),
+                ended_at=state.get("ended_at"),
                 parameters={str(k): str(v) for k, v in (deployment.get("parameters") or {}).items()},
                 resources=tuple(dict(r) for r in deployment.get("resources") or ()),
                 outputs={str(k): str(v) for k, v in (deployment.get("outputs") or {}).items()},
@@ -146,7 +157,7 @@ class Session:
                 "status": self.status, "archived": self.archived, "size": self.size,
                 "instance_type": self.instance_type, "region": self.region, "launch_time": self.launch_time,
                 "last_accessed": self.last_accessed, "sandbox": self.sandbox, "stack_name": self.stack_name,
-                "cost_so_far_usd": self.cost_so_far()}
+                "launched_by": self.launched_by, "cost_so_far_usd": self.cost_so_far()}
 
     def cost_so_far(self) -> float | None:
         """Cost recorded by the monitor (its latest sample), or None before any."""
@@ -179,7 +190,7 @@ class Observation:
 def reconcile(session: Session, seen: Observation, now: datetime) -> Session:
     """The session as *seen* now: a stack that finished, failed or vanished is recorded as such."""
     status = seen.stack_status
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"stack_status": None if status == "DELETE_COMPLETE" else status}
     if seen.resources is not None:
         changes["resources"] = tuple(seen.resources)
         changes["instance_ids"] = tuple(r["physical_id"] for r in seen.resources

@@ -1,10 +1,13 @@
 """The local session registry, ``$ARW_HOME/sessions/active_sessions.json``, read with ``os`` and
 ``json`` only: ``sessions list`` answers from it before click or the session model load.
 
-Each row carries the mtimes of its session's two files (``stamp``). The rows are
-current when the directory holds exactly their sessions with exactly those mtimes;
-otherwise ``current_rows`` returns None and ``LocalStore.summaries`` rebuilds the
-rows that disagree from the session files.
+Each row carries the mtime of its session's file, ``session-<id>.json`` (``stamp``; for a
+session still in the previous release's two files, ``session-<id>.yaml`` and ``.state``, the
+mtimes of both). A session file's mtime grows with every write (``fsutil.atomic_write_newer``),
+so a stamp names one version of it. The rows are current when the directory holds exactly their
+sessions with exactly those stamps, and the registry is of this release (``REGISTRY_VERSION``: rows
+written by an older release may lack fields its summaries now have); otherwise ``current_rows``
+returns None and ``LocalStore.summaries`` rebuilds the rows that disagree from the session files.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import json
 import os
 
 REGISTRY = "active_sessions.json"
-REGISTRY_VERSION = 1
-PREFIX, META, STATE = "session-", ".yaml", ".state"
+REGISTRY_VERSION = 2  # 2: stamps of session-<id>.json; this release's summary rows. An older registry is rebuilt once
+PREFIX, RECORD = "session-", ".json"  # session-<id>.json: the whole session, replaced by one rename
+META, STATE = ".yaml", ".state"  # the previous release's two files per session, read and migrated on the next write
 LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED = "launching", "running", "stopped", "completed", "failed"
 ACTIVE = (LAUNCHING, RUNNING, STOPPED)
 FINISHED = (COMPLETED, FAILED)
@@ -22,6 +26,12 @@ FINISHED = (COMPLETED, FAILED)
 
 def stamp(directory: str, session_id: str) -> list[int] | None:
     base = os.path.join(directory, PREFIX + session_id)
+    try:
+        return [os.stat(base + RECORD).st_mtime_ns]
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
     try:
         return [os.stat(base + META).st_mtime_ns, os.stat(base + STATE).st_mtime_ns]
     except OSError:
@@ -49,7 +59,8 @@ def ids_on_disk(directory: str) -> set[str]:
         names = os.listdir(directory)
     except FileNotFoundError:
         return set()
-    return {n[len(PREFIX):-len(META)] for n in names if n.startswith(PREFIX) and n.endswith(META)}
+    return {n[len(PREFIX):-len(suffix)] for n in names if n.startswith(PREFIX)
+            for suffix in (RECORD, META) if n.endswith(suffix)}
 
 
 def current_ids(directory: str, rows: dict, on_disk: set[str]) -> set[str]:
