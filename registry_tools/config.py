@@ -25,6 +25,12 @@ class Limits:
     max_index_bytes: int = 32 * 1024 * 1024
     max_archive_bytes: int = 16 * 1024 * 1024
     max_signature_bytes: int = 64 * 1024
+    # Every download (index, signature, archive; retries included) ends by its deadline, and one that
+    # receives fewer than download_min_bytes_per_second over any download_rate_window_seconds is stalled
+    # and stopped. config.yaml can change each (same names); registry_tools/fetch/http.py enforces them.
+    download_deadline_seconds: float = 120.0
+    download_min_bytes_per_second: int = 1024
+    download_rate_window_seconds: float = 20.0
 
 
 LIMITS = Limits()

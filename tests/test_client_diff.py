@@ -200,14 +200,17 @@ def test_ssh_opened_to_the_world_is_a_warning(v120, key, cidr):
     assert change.properties == ("SecurityGroupIngress",)
     text = render_text(diff)
     assert text.splitlines()[0].startswith("genomics 1.2.0 -> 1.2.0: 1 security warning, 1 resource changed")
-    assert "\nSecurity\n  ! warning: ingress opened: SSH (tcp 22)" in text
+    # the security rules' own finding, with the rule id `--allow-insecure` takes and its fix
+    assert f"\nSecurity\n  ! warning: new E9101: SSH (tcp 22) is open to the internet ({cidr}) in InstanceSecurityGroup" in text
+    assert diff.security[0].rule == "E9101" and "SSM Session Manager" in diff.security[0].fix
+    assert diff.to_dict()["security"][0]["rule"] == "E9101"
 
 
 def test_ssh_closed_is_info(v120):
     diff = diff_packs(edited(v120, open_ssh("CidrIp", "0.0.0.0/0")), v120)
     assert warnings(diff) == []
     [message] = infos(diff)
-    assert message.startswith("ingress closed: SSH (tcp 22) from the internet (0.0.0.0/0)")
+    assert message.startswith("resolved E9101: SSH (tcp 22) is open to the internet (0.0.0.0/0)")
 
 
 def test_separate_ingress_resource_and_parameter_default(v120):
@@ -247,17 +250,20 @@ def set_encrypted(value):
 
 def test_ebs_encryption_turned_off_is_a_warning(v120):
     diff = diff_packs(v120, edited(v120, set_encrypted(False)))
-    assert warnings(diff) == ["EBS encryption turned off for LaunchTemplate /dev/xvda"]
+    message = "E9103: block device /dev/xvda of launch template LaunchTemplate is not encrypted (Encrypted: false)"
+    assert warnings(diff) == [f"new {message}"]
     assert diff.security[0].resource == "LaunchTemplate"
     back = diff_packs(edited(v120, set_encrypted(False)), v120)
-    assert warnings(back) == [] and infos(back) == ["EBS encryption turned on for LaunchTemplate /dev/xvda"]
+    assert warnings(back) == [] and infos(back) == [f"resolved {message}"]
 
 
 def test_new_unencrypted_volume_is_a_warning(v120):
     def edit(template):
         resources(template)["Scratch"] = {"Type": "AWS::EC2::Volume", "Properties": {"Size": 100, "AvailabilityZone": "x"}}
     diff = diff_packs(v120, edited(v120, edit))
-    assert warnings(diff) == ["EBS encryption: new unencrypted volume volume Scratch"]
+    [message] = warnings(diff)
+    assert message.startswith("new E9103: volume Scratch does not set Encrypted")
+    assert "EBS encryption by default" in message  # why a volume without Encrypted is not safe
 
 
 def remove_public_access_block(template):
@@ -266,26 +272,28 @@ def remove_public_access_block(template):
 
 def test_public_access_block_removed_is_a_warning(v120):
     diff = diff_packs(v120, edited(v120, remove_public_access_block))
-    assert warnings(diff) == ["public access block removed from ResultsBucket"]
+    [message] = warnings(diff)
+    assert message.startswith("new E9105: bucket ResultsBucket has no PublicAccessBlockConfiguration")
     [change] = diff.resources_by_type("changed")["AWS::S3::Bucket"]
     assert change.logical_id == "ResultsBucket" and change.properties == ("PublicAccessBlockConfiguration",)
     back = diff_packs(edited(v120, remove_public_access_block), v120)
-    assert warnings(back) == [] and infos(back) == ["public access block added to ResultsBucket"]
+    assert warnings(back) == [] and infos(back) == [message.replace("new ", "resolved ", 1)]
 
 
 def test_public_access_block_weakened_is_a_warning(v120):
     def edit(template):
         resources(template)["ResultsBucket"]["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] = False
     [message] = warnings(diff_packs(v120, edited(v120, edit)))
-    assert "weakened" in message and "BlockPublicPolicy" in message
+    assert message == "new E9105: bucket ResultsBucket does not block public access: BlockPublicPolicy is false"
 
 
 def test_bucket_encryption_removed_is_a_warning(v120):
     def edit(template):
         del resources(template)["ResultsBucket"]["Properties"]["BucketEncryption"]
     diff = diff_packs(v120, edited(v120, edit))
-    assert warnings(diff) == ["bucket encryption removed from ResultsBucket"]
-    assert infos(diff_packs(edited(v120, edit), v120)) == ["bucket encryption added to ResultsBucket"]
+    [message] = warnings(diff)
+    assert message.startswith("new E9104: bucket ResultsBucket does not declare default encryption")
+    assert infos(diff_packs(edited(v120, edit), v120)) == [message.replace("new ", "resolved ", 1)]
 
 
 def add_s3_star(template):
@@ -299,7 +307,8 @@ def test_s3_star_on_star_is_a_warning(v120):
     assert (grant.kind, grant.principal, grant.effect, grant.action, grant.resource) == (
         "added", "InstanceRole/ResultsBucketAccess", "Allow", "s3:*", "*")
     [message] = warnings(diff)
-    assert message == "IAM wildcard: InstanceRole/ResultsBucketAccess now allows s3:* on *"
+    assert message == ("new E9112: role InstanceRole policy ResultsBucketAccess (statement 3) allows Action s3:* on "
+                       "Resource *: every s3 action (s3:*) on every s3 resource")
     text = render_text(diff)
     assert "\nIAM\n  + InstanceRole/ResultsBucketAccess: Allow s3:* on *\n" in text
     data = diff.to_dict()
@@ -307,7 +316,7 @@ def test_s3_star_on_star_is_a_warning(v120):
                                      "action": "s3:*", "resource": "*"}]
     back = diff_packs(edited(v120, add_s3_star), v120)
     assert warnings(back) == [] and back.iam[0].kind == "removed"
-    assert infos(back) == ["IAM wildcard removed: InstanceRole/ResultsBucketAccess no longer allows s3:* on *"]
+    assert infos(back) == [message.replace("new ", "resolved ", 1)]
 
 
 def test_iam_policy_resources_and_managed_policies(v120):
@@ -329,8 +338,8 @@ def test_iam_policy_resources_and_managed_policies(v120):
     assert {g.principal for g in diff.iam} == {"ExtraPolicy"}
     assert {(m.kind, m.arn.rsplit("/", 1)[1]) for m in diff.managed_policies} == {
         ("added", "AdministratorAccess"), ("removed", "CloudWatchAgentServerPolicy")}
-    assert warnings(diff) == ["broad managed policy arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess "
-                              "attached to InstanceRole"]
+    assert warnings(diff) == ["new E9106: InstanceRole has the AWS managed policy AdministratorAccess: every action "
+                              "on every resource"]
 
 
 def set_http_tokens(value):
@@ -342,9 +351,22 @@ def set_http_tokens(value):
 
 def test_http_tokens_optional_is_a_warning(v120):
     diff = diff_packs(v120, edited(v120, set_http_tokens("optional")))
-    assert warnings(diff) == ["IMDSv2 no longer required: LaunchTemplate HttpTokens required -> optional"]
+    message = ("E9102: launch template LaunchTemplate sets MetadataOptions.HttpTokens to optional: IMDSv1 stays "
+               "enabled; it applies to instance Instance")
+    assert warnings(diff) == [f"new {message}"]
     back = diff_packs(edited(v120, set_http_tokens("optional")), v120)
-    assert warnings(back) == [] and infos(back) == ["IMDSv2 now required: LaunchTemplate HttpTokens optional -> required"]
+    assert warnings(back) == [] and infos(back) == [f"resolved {message}"]
+
+
+def test_http_tokens_hidden_on_the_instance_is_a_warning(v120):
+    """Issue 15: the instance's own MetadataOptions take precedence over its launch template's."""
+    def edit(template):
+        resources(template)["Instance"]["Properties"]["MetadataOptions"] = {"HttpTokens": "optional"}
+    diff = diff_packs(v120, edited(v120, edit))
+    [message] = warnings(diff)
+    assert message == ("new E9102: instance Instance sets MetadataOptions.HttpTokens to optional, which takes "
+                       "precedence over launch template LaunchTemplate: IMDSv1 stays enabled")
+    assert diff.security[0].resource == "Instance" and diff.security[0].rule == "E9102"
 
 
 def test_hard_coded_ami_is_a_warning(v120):
@@ -354,8 +376,7 @@ def test_hard_coded_ami_is_a_warning(v120):
     [message] = warnings(diff)
     assert "ami-0123456789abcdef0" in message and "Resources.Instance.Properties.ImageId" in message
     assert diff.security[0].resource == "Instance"
-    assert infos(diff_packs(edited(v120, edit), v120)) == [
-        "hard-coded AMI ami-0123456789abcdef0 removed from Resources.Instance.Properties.ImageId"]
+    assert infos(diff_packs(edited(v120, edit), v120)) == [message.replace("new ", "resolved ", 1)]
 
 
 def test_several_weakenings_at_once(v120):

@@ -1,5 +1,6 @@
 """The client's registries and index: served by a real loopback HTTP server, verified, cached,
-conditional requests, rollback and expiry refused, offline and fallback behaviour."""
+conditional requests, rollback and expiry refused, offline and fallback behaviour (a stalled
+server included); plain-HTTP registries warned about, and refused with require_https."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +19,7 @@ from click.testing import CliRunner
 from registry_tools.cli.main import cli
 from registry_tools.client.index_store import RegistryError, load_index
 from registry_tools.client.settings import Registry
+from registry_tools.fetch.http import Fetcher, FetchSettings
 from registry_tools.signing.trust import TrustAnchor
 
 from .conftest import FIXTURE_NOW
@@ -24,11 +27,13 @@ from .test_build import build, small_repo  # noqa: F401  (fixture)
 
 
 class CountingServer:
-    """A static file server on 127.0.0.1 that counts requests and can be stopped and restarted."""
+    """A static file server on 127.0.0.1 that counts requests and can be stopped and restarted;
+    paths in ``trickle`` (path -> (bytes, seconds)) are sent that many bytes at a time with that pause."""
 
     def __init__(self, directory):
         self.directory = directory
         self.requests: list[tuple[str, str, dict]] = []
+        self.trickle: dict[str, tuple[int, float]] = {}
         self.port = 0
         self.server = None
 
@@ -38,7 +43,21 @@ class CountingServer:
         class Handler(http.server.SimpleHTTPRequestHandler):
             def do_GET(self):
                 outer.requests.append(("GET", self.path, dict(self.headers)))
+                if self.path in outer.trickle:
+                    return self.send_slowly(*outer.trickle[self.path])
                 super().do_GET()
+
+            def send_slowly(self, size: int, pause: float) -> None:
+                body = (outer.directory / self.path.lstrip("/")).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for start in range(0, len(body), size):
+                        self.wfile.write(body[start:start + size])
+                        time.sleep(pause)
+                except OSError:  # the client gave up
+                    pass
 
             def log_message(self, *args):
                 pass
@@ -48,6 +67,7 @@ class CountingServer:
                 pass  # clients that stop reading early (size caps) are expected here
 
         self.server = Server(("127.0.0.1", self.port), functools.partial(Handler, directory=str(self.directory)))
+        self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.port}/"
@@ -218,3 +238,75 @@ def test_a_malformed_reference_time_is_a_usage_error(monkeypatch):
     monkeypatch.setenv("ARW_NOW", "2027-13-01")
     clicked = runner.invoke(cli, ["sessions", "list"])
     assert clicked.exit_code == 2 and "ARW_NOW='2027-13-01' is not a UTC time" in clicked.output
+
+
+QUICK = FetchSettings(deadline=5.0, min_rate=500, rate_window=0.5)  # what config.yaml can set; defaults: Limits
+
+
+def test_a_stalled_index_refresh_falls_back_to_the_cached_index_with_a_note(served):
+    repo, www, key, server, url = served
+    registry = registry_for(url, key)
+    load_index(registry, now=FIXTURE_NOW)
+    server.trickle["/registry.json"] = (1, 0.05)  # 20 bytes/s: a slow-loris server
+    started = time.monotonic()
+    fallback = load_index(registry, now=FIXTURE_NOW, refresh=True, fetcher=Fetcher(QUICK))
+    assert time.monotonic() - started < 4
+    assert fallback.source == "fallback" and fallback.trusted.serial == 5
+    assert "stalled" in fallback.notice and "below the minimum of 500 bytes/s" in fallback.notice
+    assert "using cached index from" in fallback.notice
+    nothing_cached = Registry("other", url, registry.trust)
+    started = time.monotonic()
+    with pytest.raises(RegistryError, match="registry other: cannot fetch the index: .* stalled"):
+        load_index(nothing_cached, now=FIXTURE_NOW, fetcher=Fetcher(QUICK))
+    assert time.monotonic() - started < 4
+    server.trickle.clear()
+    assert load_index(registry, now=FIXTURE_NOW, refresh=True, fetcher=Fetcher(QUICK)).source == "not-modified"
+
+
+def test_plain_http_registries_warned_about_and_refused_with_require_https(served, fixture_time, arw_home):
+    repo, www, key, server, url = served
+    runner = CliRunner()
+    trust = ["--trust-key", f"{key}.pub"]
+    assert runner.invoke(cli, ["config", "registries", "remove", "public"]).exit_code == 0
+    local = runner.invoke(cli, ["config", "registries", "add", "lab", url, *trust])  # http://127.0.0.1: no warning
+    assert local.exit_code == 0 and "warning" not in local.output
+    far = runner.invoke(cli, ["config", "registries", "add", "far", "http://registry.example.org/reg", *trust])
+    assert far.exit_code == 0, far.output  # nothing is fetched when a registry is added
+    assert "warning: registry far uses plain HTTP (http://registry.example.org/reg/): signatures still protect what " \
+           "is installed, but not privacy" in far.stderr
+    assert "freshness" in far.stderr and "require_https: true" in far.stderr
+    secure = runner.invoke(cli, ["config", "registries", "add", "secure", "https://registry.example.org/reg", *trust])
+    assert secure.exit_code == 0 and "warning" not in secure.output
+    config = arw_home / "config.yaml"
+    config.write_text(config.read_text() + "require_https: true\n")
+    for command in (["config", "browse"], ["config", "registries", "list"], ["config", "install", "genomics"]):
+        refused = runner.invoke(cli, command)
+        assert refused.exit_code == 1 and "Traceback" not in refused.output, refused.output
+        assert "registry far is served over plain HTTP (http://registry.example.org/reg/) and require_https is set" \
+               in refused.output
+        assert "config registries remove far" in refused.output
+    assert runner.invoke(cli, ["config", "registries", "remove", "far"]).exit_code == 0  # the way out works
+    again = runner.invoke(cli, ["config", "registries", "add", "far2", "http://other.example.org/", *trust])
+    assert again.exit_code == 1 and "refusing to add registry far2" in again.output and "require_https" in again.output
+    assert runner.invoke(cli, ["config", "registries", "remove", "secure"]).exit_code == 0
+    assert "require_https: true" in config.read_text()  # kept by the rewrite
+    browse = runner.invoke(cli, ["config", "browse", "--json"])  # loopback http stays allowed
+    assert browse.exit_code == 0, browse.output
+
+
+def test_the_download_limits_in_config_apply_to_index_refreshes(served, fixture_time, arw_home):
+    repo, www, key, server, url = served
+    runner = CliRunner()
+    runner.invoke(cli, ["config", "registries", "remove", "public"])
+    assert runner.invoke(cli, ["config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub"]).exit_code == 0
+    assert runner.invoke(cli, ["config", "browse"]).exit_code == 0  # cached
+    config = arw_home / "config.yaml"
+    config.write_text(config.read_text() + "download_deadline_seconds: 3\ndownload_min_bytes_per_second: 500\n"
+                                           "download_rate_window_seconds: 0.5\n")
+    server.trickle["/registry.json"] = (1, 0.05)
+    started = time.monotonic()
+    result = runner.invoke(cli, ["config", "browse", "--refresh"])
+    assert time.monotonic() - started < 4
+    assert result.exit_code == 0, result.output
+    assert "note: registry lab: http://127.0.0.1:" in result.stderr and "stalled" in result.stderr
+    assert "using cached index from" in result.stderr and "genomics" in result.stdout

@@ -131,8 +131,8 @@ def test_validate_installed_pack(lab):
     ok = run("config", "validate", "genomics", "--json")
     assert ok.exit_code == 0, ok.output
     checks = {c["check"]: c["ok"] for c in json.loads(ok.output)["checks"]}
-    assert checks == {"checksum": True, "signature": True, "schema": True, "cost estimates current": True,
-                      "template lint": True}
+    assert checks == {"checksum": True, "signature": True, "schema": True, "security": True,
+                      "cost estimates current": True, "template lint": True}
     readme = home / "domains" / "genomics" / "1.2.0" / "README.md"
     readme.write_text(readme.read_text() + "\nlocal edit\n")
     bad = run("config", "validate", "genomics@1.2.0", "--no-lint")
@@ -244,3 +244,183 @@ def test_the_console_script_installs_without_click_and_prints_the_same(lab, monk
     assert refused.stderr == clicked.output == "Error: no pack named 'nope' in the configured registries\n"
     as_json = subprocess.run([sys.executable, "-c", code, "genomics@1.0.0", "--json"], capture_output=True, text=True)
     assert json.loads(as_json.stdout)["version"] == "1.0.0" and as_json.stderr == ""
+
+
+# --- the swap: crash- and concurrency-safe ------------------------------------------------------------------------
+
+# `config install` in a child process whose os.rename and shutil.rmtree stop at the Nth step of the swap of a
+# version directory under MARKER (argv[2]): "paused" is printed and the process sleeps until it is killed. Steps
+# (with nothing to recover first): 1 rename VERSION -> .VERSION-old-PID, 2 rename staging -> VERSION, 3 remove the
+# old directory, 4 the same, half of it removed. Nothing of this lives in the product.
+PAUSING_INSTALL = r"""
+import os, shutil, sys, time
+pause_at, marker = int(sys.argv[1]), sys.argv[2]
+real_rename, real_rmtree, steps = os.rename, shutil.rmtree, [0]
+
+def step():
+    steps[0] += 1
+    if steps[0] == pause_at:
+        print("paused", flush=True)
+        time.sleep(600)
+
+def rename(src, dst, *args, **kwargs):
+    if marker in os.fspath(src) or marker in os.fspath(dst):
+        step()
+    return real_rename(src, dst, *args, **kwargs)
+
+def rmtree(path, *args, **kwargs):
+    if marker in os.fspath(path):
+        step()
+        for name in sorted(os.listdir(path))[::2]:
+            os.unlink(os.path.join(path, name))
+        step()
+    return real_rmtree(path, *args, **kwargs)
+
+os.rename, shutil.rmtree = rename, rmtree
+from registry_tools.cli.entry import main
+sys.argv = ["aws-research-wizard", "config", "install", *sys.argv[3:]]
+main()
+"""
+
+
+def _install_paused_at(step: int, marker, spec: str, env: dict) -> int | None:
+    """Run PAUSING_INSTALL; SIGKILL it when it pauses. None if it was killed, else its exit code."""
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", PAUSING_INSTALL, str(step), str(marker), spec], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if ready else ""
+        if line == "paused\n":
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            return None
+        proc.wait(timeout=60)
+        assert "Traceback" not in proc.stderr.read()
+        return proc.returncode
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _listed(name: str) -> list[dict]:
+    result = run("config", "list", "--json")
+    assert result.exit_code == 0, result.output
+    return [r for r in json.loads(result.output) if r["name"] == name]
+
+
+def test_a_kill_at_every_step_of_the_swap_leaves_the_old_or_the_new_install(lab, served, monkeypatch):  # noqa: F811
+    """Kill -9 before, between and after the renames and in the middle of removing the old directory:
+    the next command finds one install, the old or the new, loads it and leaves nothing behind; deploy
+    uses it without downloading again."""
+    import os
+    from datetime import timedelta
+
+    from registry_tools.cli.deploy_cmd import installed_pack
+    from registry_tools.timefmt import format_utc
+
+    from .conftest import FIXTURE_NOW
+
+    www, key, home = lab
+    server = served[3]
+    assert run("config", "install", "genomics@1.2.0").exit_code == 0
+    pack_dir = home / "domains" / "genomics"
+    outcomes = {}
+    for step in (1, 2, 3, 4, 5):  # 5: no pause, the install completes
+        old = _listed("genomics")
+        assert len(old) == 1
+        new_time = format_utc(FIXTURE_NOW + timedelta(minutes=step))
+        code = _install_paused_at(step, pack_dir, "genomics@1.2.0", {**os.environ, "ARW_NOW": new_time})
+        assert code == (0 if step == 5 else None), step
+        downloads = len(server.requests)
+        after = _listed("genomics")  # the next command: repairs, and lists it exactly once
+        assert [r["version"] for r in after] == ["1.2.0"], (step, after)
+        assert after[0]["installed_at"] in (old[0]["installed_at"], new_time), step
+        outcomes[step] = "new" if after[0]["installed_at"] == new_time else "old"
+        assert sorted(os.listdir(pack_dir)) == ["1.2.0"], step  # no swap leftover
+        assert run("config", "validate", "genomics@1.2.0", "--no-lint").exit_code == 0, step  # complete, unchanged
+        pack, sha256 = installed_pack("genomics@1.2.0", quiet=True)
+        assert pack.pack.name == "genomics" and sha256 == after[0]["sha256"]
+        assert len(server.requests) == downloads, step  # deploy found it: nothing fetched
+    assert outcomes == {1: "old", 2: "old", 3: "new", 4: "new", 5: "new"}
+
+
+def test_a_kill_while_a_killed_swap_is_repaired_still_leaves_the_old_install(lab, monkeypatch):
+    """The repair is itself a rename under the lock: killed before it, the next command repairs again."""
+    import os
+
+    www, key, home = lab
+    assert run("config", "install", "genomics@1.2.0").exit_code == 0
+    old = _listed("genomics")[0]["installed_at"]
+    pack_dir = home / "domains" / "genomics"
+    assert _install_paused_at(2, pack_dir, "genomics@1.2.0", dict(os.environ)) is None
+    assert not (pack_dir / "1.2.0").exists() and len(os.listdir(pack_dir)) == 1  # only .1.2.0-old-PID
+    # the next install first renames the old directory back (its step 1): killed right before that rename
+    assert _install_paused_at(1, pack_dir, "genomics@1.2.0", dict(os.environ)) is None
+    assert not (pack_dir / "1.2.0").exists()
+    listed = _listed("genomics")
+    assert [r["installed_at"] for r in listed] == [old] and sorted(os.listdir(pack_dir)) == ["1.2.0"]
+
+
+def test_swap_leftovers_are_never_listed_and_a_lost_install_is_reinstalled(lab):
+    """What earlier releases left (a swap killed between its renames, an old directory never removed)
+    is repaired by the next listing; a leftover that cannot be repaired is removed and deploy reinstalls."""
+    import shutil
+
+    from registry_tools.cli.deploy_cmd import installed_pack
+
+    www, key, home = lab
+    assert run("config", "install", "genomics@1.1.0").exit_code == 0
+    assert run("config", "install", "genomics@1.2.0").exit_code == 0
+    pack_dir = home / "domains" / "genomics"
+    shutil.copytree(pack_dir / "1.2.0", pack_dir / ".1.2.0-old-999999999")  # a finished swap's leftover
+    (pack_dir / "1.1.0").rename(pack_dir / ".1.1.0-old-999999998")  # killed between the renames
+    assert [r["version"] for r in _listed("genomics")] == ["1.1.0", "1.2.0"]
+    assert sorted(p.name for p in pack_dir.iterdir()) == ["1.1.0", "1.2.0"]
+    shutil.rmtree(pack_dir / "1.2.0")
+    (pack_dir / ".1.2.0-old-999999997").mkdir()  # no receipt: nothing to restore
+    assert [r["version"] for r in _listed("genomics")] == ["1.1.0"]
+    assert sorted(p.name for p in pack_dir.iterdir()) == ["1.1.0"]
+    pack, _ = installed_pack("genomics@1.2.0", quiet=True)
+    assert str(pack.pack.version) == "1.2.0" and [r["version"] for r in _listed("genomics")] == ["1.1.0", "1.2.0"]
+
+
+CONCURRENT_INSTALLS = r"""
+import sys
+from registry_tools import clock
+from registry_tools.cli.fast_install import Refused, install_spec
+for _ in range(int(sys.argv[1])):
+    try:
+        print(install_spec("genomics@1.2.0", now=clock.now()).splitlines()[0], flush=True)
+    except Refused as exc:
+        print(f"refused: {exc}", flush=True)
+"""
+
+
+def test_concurrent_installs_of_one_version_all_succeed(lab):
+    """8 processes x 12 installs of the same version at once: all succeed, no traceback, one install left."""
+    import os
+    import subprocess
+    import sys
+
+    www, key, home = lab
+    assert run("config", "install", "genomics@1.2.0").exit_code == 0  # the index is cached: installs overlap more
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_INSTALLS, "12"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    results = [(proc.communicate(timeout=300), proc.returncode) for proc in procs]
+    for (out, err), code in results:
+        assert code == 0 and "Traceback" not in err, err
+        assert out.splitlines() == ["Installed genomics 1.2.0 from registry lab "
+                                    f"(sha256 {_listed('genomics')[0]['sha256'][:12]}..., signed by "
+                                    f"{_listed('genomics')[0]['signer']})"] * 12, out
+    pack_dir = home / "domains" / "genomics"
+    assert sorted(os.listdir(pack_dir)) == ["1.2.0"]
+    assert not os.listdir(home / "tmp")
+    assert run("config", "validate", "genomics@1.2.0", "--no-lint").exit_code == 0

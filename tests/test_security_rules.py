@@ -1,5 +1,6 @@
-"""Our cfn-lint security rules (E91xx/W91xx): each fires on a minimal bad template,
-stays silent once it is fixed, and cannot be silenced by the template."""
+"""Our cfn-lint security rules (E91xx/W91xx, adapters over ``registry_tools.security``): each
+fires on a minimal bad template, stays silent once it is fixed, and cannot be silenced by the
+template. ``test_security_effective`` tests every place each setting can hide, through the pure API."""
 
 from __future__ import annotations
 
@@ -107,6 +108,38 @@ def _fixed_ami_parameter(t):
     t["Parameters"]["ImageId"] = {"Type": "AWS::EC2::Image::Id", "Default": "ami-0abcdef1234567890"}
 
 
+def _instance_metadata_optional(t):
+    t["Resources"]["Instance"]["Properties"]["MetadataOptions"] = {"HttpTokens": "optional"}
+
+
+def _bucket_policy_public(t):
+    t["Resources"]["Policy"] = {"Type": "AWS::S3::BucketPolicy", "Properties": {
+        "Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}}]}}}
+
+
+def _bucket_acl_public(t):
+    t["Resources"]["Bucket"]["Properties"]["AccessControl"] = "PublicRead"
+
+
+def _acls_enabled(t):
+    t["Resources"]["Bucket"]["Properties"]["OwnershipControls"] = {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+
+
+def _service_wide(t):
+    t["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+
+
+def _trust_anyone(t):
+    t["Resources"]["Role"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = {"AWS": "*"}
+
+
+def _https_from_world(t):
+    t["Resources"]["Group"]["Properties"]["SecurityGroupIngress"].append(
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0"})
+
+
 CASES = {
     "ssh-open": ("E9101", _ssh),
     "rdp-range-ipv6": ("E9101", _rdp_v6_range),
@@ -122,6 +155,13 @@ CASES = {
     "passrole-any": ("W9107", _passrole),
     "fixed-ami": ("E9108", _fixed_ami),
     "fixed-ami-parameter": ("E9108", _fixed_ami_parameter),
+    "imds-optional-on-the-instance": ("E9102", _instance_metadata_optional),
+    "bucket-policy-public": ("E9109", _bucket_policy_public),
+    "bucket-acl-public": ("E9110", _bucket_acl_public),
+    "acls-enabled": ("W9111", _acls_enabled),
+    "service-wide-wildcard": ("E9112", _service_wide),
+    "trust-anyone": ("E9113", _trust_anyone),
+    "https-from-the-world": ("W9114", _https_from_world),
 }
 
 
@@ -162,3 +202,11 @@ def test_findings_carry_lines(linter):
     assert findings and findings[0].line
     near = "\n".join(text.splitlines()[findings[0].line - 1:findings[0].line + 4])
     assert '"FromPort": 22' in near, near
+
+
+def test_the_empty_config_ships_in_the_package():
+    """cfn-lint reads this explicit, empty config instead of any .cfnlintrc (and no temp file is written)."""
+    from registry_tools.validation.cfn import EMPTY_CONFIG
+
+    assert EMPTY_CONFIG.is_file() and json.loads(EMPTY_CONFIG.read_text()) == {}
+    assert EMPTY_CONFIG.parent.name == "data"  # shipped by the package data pattern data/*.json

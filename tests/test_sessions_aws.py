@@ -65,8 +65,10 @@ def test_dry_run_shows_the_plan_and_creates_nothing(machine):  # noqa: F811
 
 
 @pytest.mark.parametrize(("param", "message"), [
-    ("RootVolumeGiB=abc", "parameter RootVolumeGiB must be a number, got 'abc'"),
-    ("RootVolumeGiB=5", "parameter RootVolumeGiB must be at least 30, got 5"),
+    ("RootVolumeGiB=abc", "parameter RootVolumeGiB must be a number like 100 or 2.5, got 'abc'"),
+    ("RootVolumeGiB=nan", "parameter RootVolumeGiB must be a number like 100 or 2.5, got 'nan'"),
+    ("RootVolumeGiB=1e3", "parameter RootVolumeGiB must be a number like 100 or 2.5, got '1e3'"),
+    ("RootVolumeGiB=5", "parameter RootVolumeGiB must be at least 30, got '5'"),
     ("InstanceType=t2.nano", "instance type 't2.nano' is not allowed by its template"),
 ])
 def test_a_bad_parameter_is_one_error_and_leaves_nothing(machine, param, message):  # noqa: F811
@@ -284,3 +286,77 @@ def test_mine_lists_only_sessions_launched_by_the_identity_in_use(machine):  # n
     assert "colleague" in ok(env, "sessions", "list")
     for session in (mine, colleague):
         ok(env, "sessions", "destroy", session["id"])
+
+
+def test_sessions_on_aws_never_follow_an_endpoint_left_in_the_environment(monkeypatch):
+    """`sandbox env` exports AWS_ENDPOINT_URL; a session that lives on AWS must still reach AWS."""
+    from registry_tools.deploy.aws import Clients, Target
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert Clients(Target("us-west-2"))("sts").meta.endpoint_url == "https://sts.us-west-2.amazonaws.com"
+    assert Clients(Target("us-west-2", endpoint_url="http://127.0.0.1:8"))("sts").meta.endpoint_url == "http://127.0.0.1:8"
+
+
+def test_a_session_keeps_the_credential_chain_it_was_deployed_with(monkeypatch):
+    """AWS_PROFILE is recorded but left to boto3's own chain (where environment keys come first, as in the
+    AWS CLI); a recorded profile is named explicitly only when this shell does not select it already."""
+    from registry_tools.cli.sessions_cmd import session_target, target_for
+    from registry_tools.sessions.model import Session
+
+    session = Session(id="ses_genomics_20261101_1200", domain="genomics", pack_version="1.2.0", pack_sha256="ab" * 32,
+                      title="Genomics", stack_name="arw-x", region="us-west-2", account="123456789012", size="standard",
+                      instance_type="r7i.4xlarge", launch_time="2026-11-01T12:00:00Z",
+                      last_accessed="2026-11-01T12:00:00Z", profile="lab")
+    monkeypatch.setenv("AWS_PROFILE", "lab")
+    assert target_for("us-east-1", False).profile is None
+    assert session_target(session).profile is None  # the default chain, which reads AWS_PROFILE=lab itself
+    assert session_target(session, "other").profile == "other"
+    monkeypatch.delenv("AWS_PROFILE")
+    assert session_target(session).profile == "lab"
+
+
+def test_principals_ignore_the_session_names_botocore_makes_up():
+    from registry_tools.cli.fast_sessions import identity, principal
+
+    generated = "arn:aws:sts::123456789012:assumed-role/Lab/botocore-session-1767225600"
+    assert identity(generated) == "arn:aws:sts::123456789012:assumed-role/Lab" and principal(generated) == "Lab"
+    sso = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_1/alice@example.org"
+    assert identity(sso) == sso and principal(sso) == "alice@example.org"
+    assert principal(None) == "-"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": None}, "Partial credentials found in env"),
+    ({"AWS_PROFILE": "nope"}, "the AWS profile 'nope' is not configured on this machine: create it with "
+                              "`aws configure --profile nope`"),
+])
+def test_broken_credentials_are_one_clear_error_not_a_traceback(machine, env, message):  # noqa: F811
+    base = machine("broken-credentials")
+    (Path(base["ARW_HOME"]) / "sandbox.json").unlink()
+    shell = {**base, "ARW_SANDBOX": "", "AWS_ENDPOINT_URL": machine.endpoint}
+    for key, value in env.items():
+        if value is None:
+            shell.pop(key, None)
+        else:
+            shell[key] = value
+    for command in (["sessions", "list", "--mine"], ["deploy", "--domain", "genomics"]):
+        result = arw(shell, *command)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert message in result.stderr, result.stderr
+
+
+def test_credentials_of_another_account_never_finish_a_session(machine, tmp_path):  # noqa: F811
+    """Seen with another account's credentials every stack is "gone": the session must be shown as
+    unreachable, not recorded completed or failed."""
+    env = machine("other-account")
+    session = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))
+    record = next((Path(env["ARW_HOME"]) / "sessions").glob(f"session-{session['id']}.*"))
+    record.write_text(record.read_text().replace('"account": "123456789012"', '"account": "210987654321"'))
+    cfn = boto3.client("cloudformation", endpoint_url=machine.endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    cfn.delete_stack(StackName=session["stack_name"])
+    resumed = arw(env, "sessions", "resume", session["id"], "--json")
+    assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
+    assert ("lives in AWS account 210987654321, but the credentials in use are for account 123456789012"
+            in resumed.stderr)
+    assert json.loads(ok(env, "sessions", "show", session["id"], "--json"))["status"] == "running"

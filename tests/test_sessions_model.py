@@ -75,7 +75,8 @@ def test_a_record_round_trips_through_its_parts_and_bad_ones_are_named():
     (model.FAILED, Observation("ROLLBACK_COMPLETE", failure_reason="later"), model.FAILED, "first"),
 ])
 def test_reconcile_records_what_aws_says(before, seen, status, reason):
-    start = session(status=before, failure_reason="first" if before == model.FAILED else None)
+    start = session(status=before, failure_reason="first" if before == model.FAILED else None,
+                    stack_status="CREATE_IN_PROGRESS")  # the stack was seen once
     after = model.reconcile(start, seen, NOW)
     assert after.status == status
     if status == model.FAILED:
@@ -84,6 +85,19 @@ def test_reconcile_records_what_aws_says(before, seen, status, reason):
         assert after.ended_at == "2026-06-28T16:47:30Z"
     if before == model.RUNNING and seen.stack_status in (None, "DELETE_COMPLETE"):
         assert "deleted outside aws-research-wizard" in after.status_reason
+
+
+def test_a_stack_not_created_yet_is_waited_for_then_the_session_fails():
+    """A deploy saves the session before CreateStack: a reconcile in between (another machine's
+    `sessions list`) must not fail it, unless the stack never appears."""
+    fresh = session(status=model.LAUNCHING)
+    waiting = model.reconcile(fresh, Observation(None), NOW)
+    assert waiting.status == model.LAUNCHING and "waiting for stack" in waiting.status_reason
+    later = model.reconcile(fresh, Observation(None), NOW + model.STACK_APPEARS_WITHIN)
+    assert later.status == model.FAILED and "no longer exists" in later.failure_reason
+    seen = model.reconcile(fresh, Observation("CREATE_IN_PROGRESS"), NOW)
+    assert seen.stack_status == "CREATE_IN_PROGRESS"
+    assert model.reconcile(seen, Observation(None), NOW).status == model.FAILED  # seen once: it was deleted
 
 
 def test_reconcile_takes_instances_resources_and_outputs():

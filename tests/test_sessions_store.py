@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from registry_tools.sessions import registry_file
 from registry_tools.sessions.interface import CorruptSession, SessionNotFound, StoreError
 from registry_tools.sessions.local import REGISTRY, LocalStore
 from registry_tools.sessions.model import (
@@ -241,7 +242,7 @@ def test_local_registry_is_rebuilt(tmp_path, damage):
         registry.write_text(json.dumps(data), encoding="utf-8")
 
     assert store.summaries() == expected
-    assert json.loads(registry.read_text(encoding="utf-8"))["version"] == 2
+    assert json.loads(registry.read_text(encoding="utf-8"))["version"] == registry_file.REGISTRY_VERSION
     assert store.summaries() == expected
 
 

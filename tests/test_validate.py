@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -129,7 +130,7 @@ def test_json_format(pack_copy, fixture_time):
     assert set(data) == {"packs", "errors", "warnings", "findings"}
     assert data["packs"] == 1 and data["errors"] == 1
     finding = data["findings"][0]
-    assert set(finding) == {"pack", "version", "rule", "severity", "file", "line", "message"}
+    assert set(finding) == {"pack", "version", "rule", "severity", "file", "line", "column", "message"}
     assert finding["rule"] == "ARW120" and isinstance(finding["line"], int)
 
 
@@ -349,3 +350,139 @@ def test_the_price_table_age_is_judged_by_the_commands_reference_time(pack_copy,
     assert warning["severity"] == "warning" and "181 days old" in warning["message"] and old["errors"] == 0
     text = _run("registry", "validate", "--no-lint", str(pack_copy)).output
     assert "Checked 1 pack version(s): 0 error(s), 1 warning(s), 1 clean" in text  # the table is not a pack
+
+
+# --- issue 15: hostile numbers and text, parse errors with columns, cached paths from any directory -------------------
+
+@pytest.mark.parametrize(("old", "new", "rule"), [
+    ("hours_per_month: 730", "hours_per_month: .nan", "ARW006"),
+    ("standard: 812.63", "standard: " + "9" * 400, "ARW006"),
+    ("standard: 812.63", "standard: " + "9" * 40, "ARW006"),
+    ("title: Genomics and Variant Calling", 'title: "\\e]0;pwned\\a\\e[2J Genomics"', "ARW007"),
+    ("title: Genomics and Variant Calling", "title: Gen\x07omics", "ARW002"),
+])
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "text"])
+def test_hostile_values_are_findings_with_line_and_column_in_every_format(pack_copy, old, new, rule, fmt):
+    edit(pack_copy / "domain.yaml", old, new)
+    line = next(n for n, text in enumerate((pack_copy / "domain.yaml").read_text().splitlines(), 1) if new[:10] in text)
+    result = CliRunner().invoke(cli, ["registry", "validate", "--no-lint", "--format", fmt, str(pack_copy)])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output and "position" not in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    if fmt == "json":
+        (finding,) = [f for f in json.loads(result.output)["findings"] if f["severity"] == "error"]
+        assert (finding["rule"], finding["line"]) == (rule, line) and finding["column"] > 1
+    elif fmt == "sarif":
+        (res,) = json.loads(result.output)["runs"][0]["results"]
+        region = res["locations"][0]["physicalLocation"]["region"]
+        assert res["ruleId"] == rule and region["startLine"] == line and region["startColumn"] > 1
+    elif fmt == "github":
+        assert f",line={line},col=" in result.output and f"title={rule} " in result.output
+    else:
+        assert f"[{rule}]" in result.output and f"domain.yaml:{line}" in result.output
+
+
+def test_the_cost_maths_never_overflow(pack_copy):
+    """Whatever numbers the schema lets through, the semantic checks give findings."""
+    from registry_tools.packs.loader import load_pack_files
+    from registry_tools.pricing.catalogue import Catalogue
+    from registry_tools.pricing.cost import check_estimates
+
+    edit(pack_copy / "domain.yaml", "standard: 812.63", "standard: 10000000")
+    edit(pack_copy / "domain.yaml", "hours_per_month: 730", "hours_per_month: 744")
+    edit(pack_copy / "domain.yaml", "    storage_gib: 500\n", "    storage_gib: 16384\n")
+    errors, report = rules([pack_copy])
+    assert errors == {"ARW120"}
+    loaded = load_pack_files(pack_copy)
+    catalogue = Catalogue.load()
+    # a pack object built without the schema (as a caller might): no exception, a mismatch with a reason
+    cost = loaded.pack.cost_estimate
+    from dataclasses import replace
+
+    from registry_tools.packs.model import CostEstimate
+    for hours, declared in ((1.79e308, 812.63), (730.0, float("nan")), (730.0, float("inf"))):
+        estimate = CostEstimate(cost.region, hours, cost.price_date, {**cost.monthly_usd, "standard": declared})
+        mismatches = check_estimates(catalogue, replace(loaded.pack, cost_estimate=estimate))
+        (standard,) = [m for m in mismatches if m.size == "standard"]
+        assert standard.computed is not None and ("finite" in standard.reason)
+
+
+def test_cached_findings_are_shown_from_where_the_command_runs(tmp_path, arw_home, monkeypatch):
+    """Issue 15: cached findings kept the paths of the run that cached them."""
+    repo = tmp_path / "repo"
+    pack = repo / "domains" / "genomics" / "v1.2.0"
+    shutil.copytree(REFERENCE_PACK, pack)
+    (pack.parent / "latest").symlink_to("v1.2.0")
+    edit(pack / "domain.yaml", "standard: 812.63", "standard: 950.00")
+    edit(pack / "README.md", "## Getting started", "## Try it")
+    cache = ResultCache()
+
+    def files(report):
+        return sorted(f.file for f in report.findings)
+
+    monkeypatch.chdir(repo)
+    first = validate([Path("domains/genomics/v1.2.0")], lint=False, cache=cache)
+    assert first.cached == 0
+    assert files(first) == ["domains/genomics/v1.2.0/README.md", "domains/genomics/v1.2.0/domain.yaml"]
+
+    monkeypatch.chdir(repo / "domains" / "genomics")
+    second = validate([Path("v1.2.0")], lint=False, cache=cache)
+    assert second.cached == 1 and files(second) == ["v1.2.0/README.md", "v1.2.0/domain.yaml"]
+    assert [(f.rule, f.line) for f in second.findings] == [(f.rule, f.line) for f in first.findings]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    third = validate([pack], lint=False, cache=cache)
+    assert third.cached == 1 and files(third) == [str(pack / "README.md"), str(pack / "domain.yaml")]
+
+    # the CLI, from the pack directory itself
+    monkeypatch.chdir(pack)
+    data = json.loads(_run("registry", "validate", "--no-lint", "--format", "json", ".").output)
+    assert sorted(f["file"] for f in data["findings"]) == ["README.md", "domain.yaml"]
+    stored = json.loads(next((arw_home / "cache" / "validate").rglob("*.json")).read_text())
+    assert sorted(f["file"] for f in stored["findings"]) == ["README.md", "domain.yaml"]
+
+
+def test_build_refuses_values_json_cannot_hold(tmp_path):
+    """`hours_per_month: .nan` used to validate clean and put NaN into registry.json."""
+    from registry_tools.build.builder import BuildError, build
+    from registry_tools.validation.findings import Report
+
+    from .conftest import FIXTURE_NOW
+
+    domains = tmp_path / "domains"
+    pack = domains / "genomics" / "v1.2.0"
+    shutil.copytree(REFERENCE_PACK, pack)
+    (pack.parent / "latest").symlink_to("v1.2.0")
+    edit(pack / "domain.yaml", "hours_per_month: 730", "hours_per_month: .nan")
+    out = tmp_path / "dist"
+    with pytest.raises(BuildError, match=r"domain\.yaml:\d+:\d+: error \[ARW006\] cost_estimate.hours_per_month: NaN"):
+        build(domains, out, validate_packs=lambda dirs: validate(dirs, lint=False), now=FIXTURE_NOW)
+    assert not out.exists()
+    # the last guard: a validator that missed it still gives no invalid JSON
+    with pytest.raises(BuildError, match="would not be valid JSON"):
+        build(domains, out, validate_packs=lambda dirs: Report(packs=len(dirs), findings=()), now=FIXTURE_NOW)
+    assert not out.exists() and not list(tmp_path.glob(".dist-staging-*"))
+
+
+@pytest.mark.parametrize("template", [
+    {"Resources": {}, "Parameters": [], "Outputs": "none"},
+    {"Resources": {}, "Parameters": {"InstanceType": {"AllowedValues": "r7i.4xlarge", "Default": ["x"]}}},
+    {"Resources": {}, "Parameters": {"InstanceType": None}, "Outputs": []},
+])
+def test_any_template_shape_gives_findings_not_exceptions(pack_copy, template):
+    (pack_copy / "cloudformation.json").write_text(json.dumps(template, indent=2))
+    errors, report = rules([pack_copy])
+    assert {"ARW130", "ARW131"} <= errors
+    assert all(f.line for f in report.findings if f.file.endswith("cloudformation.json"))
+
+
+def test_readme_headings_are_found_in_linear_time(pack_copy):
+    import time
+
+    readme = pack_copy / "README.md"
+    readme.write_text(readme.read_text() + "\n## a" + " " * 400_000 + "b\n")
+    started = time.process_time()
+    errors, _ = rules([pack_copy])
+    assert errors == set() and time.process_time() - started < 5  # the old pattern: minutes

@@ -136,7 +136,11 @@ def build(
         index = build_index(releases, serial=serial, last_updated=git.last_updated(), expires=expires,
                             base_url=base_url, signing=method)
         check_index(index)
-        _write(staging / INDEX_JSON, to_json(index))
+        try:
+            index_json = to_json(index)
+        except ValueError as exc:  # NaN or infinity: validation refuses them, this is the last guard
+            raise BuildError(f"the index would not be valid JSON ({exc}); nothing was built") from None
+        _write(staging / INDEX_JSON, index_json)
         _write(staging / INDEX_YAML, to_yaml(index))
         if signer:
             signer.sign_file(staging / INDEX_JSON)

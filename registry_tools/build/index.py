@@ -114,7 +114,9 @@ def build_index(releases: list[BuiltRelease], *, serial: int, last_updated: int,
 
 
 def to_json(index: dict) -> bytes:
-    return json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+    """The index as JSON; ``ValueError`` rather than ``NaN``/``Infinity``, which JSON does not have
+    (validation refuses such values first: this is the last guard)."""
+    return json.dumps(index, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
 
 
 def to_yaml(index: dict) -> bytes:

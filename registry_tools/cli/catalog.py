@@ -32,7 +32,7 @@ GROUPS = {
     "sandbox": ("registry_tools.cli.sandbox_cmd", "sandbox",
                 "Run a local AWS emulator (moto) to try everything without an AWS account."),
     "sessions": ("registry_tools.cli.sessions_cmd", "sessions",
-                 "Deployed sessions: list, show, resume, archive, cleanup, destroy."),
+                 "Deployed sessions: list, show, resume, stop, start, connect, archive, cleanup, destroy."),
 }
 
 ROOT_OPTIONS = (("-V, --version", "Show the version and exit."), ("-h, --help", "Show this message and exit."))

@@ -23,13 +23,31 @@ def index_options(fn):
     return wrapper
 
 
+def allow_insecure_option(fn):
+    """``--allow-insecure RULE_ID`` (repeatable): let a pack whose template fails that security rule past
+    the install/deploy policy (``client.policy``); unknown rule ids are usage errors."""
+
+    def known(ctx, param, values):
+        from registry_tools.client.policy import known_rules
+
+        try:
+            return known_rules(values)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return click.option("--allow-insecure", "allow_insecure", multiple=True, metavar="RULE_ID", callback=known,
+                        help="Accept a template that fails this security rule (e.g. E9101); recorded, and warned "
+                             "about every time. Repeatable.")(fn)
+
+
 def notifier(quiet: bool):
     """Registry notices on stderr; with *quiet* (JSON output) only failed registries."""
-    from registry_tools.client.index_store import NOTICE_PREFIX
+    from registry_tools.client.index_store import ALWAYS_SHOWN, NOTICE_PREFIX
+    from registry_tools.textsafe import printable_lines
 
     def notify(level: str, text: str) -> None:
-        if not quiet or level == "failed":
-            click.secho(f"{NOTICE_PREFIX[level]}: {text}", err=True, fg="yellow")
+        if not quiet or level in ALWAYS_SHOWN:
+            click.secho(f"{NOTICE_PREFIX[level]}: {printable_lines(text)}", err=True, fg="yellow")
 
     return notify
 

@@ -6,8 +6,9 @@ import contextlib
 
 import click
 
-from registry_tools.cli.client_common import index_options, load_catalog, notifier
+from registry_tools.cli.client_common import allow_insecure_option, index_options, load_catalog, notifier
 from registry_tools.cli.output import UserError, command_now, console, emit_json
+from registry_tools.textsafe import printable, printable_lines
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +75,10 @@ def registries_add(name: str, location: str, trust_key: tuple[str, ...], trust_i
         registry = settings.add_registry(name, location, anchor)
     except settings.SettingsError as exc:
         raise UserError(str(exc)) from None
-    click.echo(f"Added registry {registry.name} at {registry.location}, trusting {anchor.describe()}.")
+    click.echo(printable(f"Added registry {registry.name} at {registry.location}, trusting {anchor.describe()}."))
+    warning = settings.plain_http_warning(registry)
+    if warning:
+        click.secho(f"warning: {printable(warning)}", err=True, fg="yellow")
 
 
 @registries.command("list")
@@ -91,7 +95,7 @@ def registries_list(as_json: bool) -> None:
         emit_json([r.to_dict() for r in config.registries])
         return
     for registry in config.registries:
-        click.echo(f"{registry.name:<16} {registry.location}  (trust: {registry.trust.describe()})")
+        click.echo(printable(f"{registry.name:<16} {registry.location}  (trust: {registry.trust.describe()})"))
 
 
 @registries.command("remove")
@@ -136,6 +140,7 @@ def browse(registry_name, refresh, offline, allow_expired, as_json) -> None:
                    "community": [_summary(e) for e in entries if e.trust == "community"]})
         return
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
     for trust, heading in (("official", "Official packs"), ("community", "Community packs")):
@@ -146,8 +151,9 @@ def browse(registry_name, refresh, offline, allow_expired, as_json) -> None:
         for column in ("Pack", "Version", "Trust", "Registry"):
             table.add_column(column, no_wrap=True)
         table.add_column("Description", no_wrap=True, overflow="ellipsis", max_width=70)
-        for e in rows:
-            table.add_row(e.name, e.latest_version, e.trust_level, e.registry, e.entry.get("description", ""))
+        for e in rows:  # Text cells: the index's text is neither rich markup nor terminal control sequences
+            table.add_row(*(Text(printable(value)) for value in (e.name, e.latest_version, e.trust_level, e.registry,
+                                                                 e.entry.get("description", ""))))
         out.print(table)
 
 
@@ -207,41 +213,70 @@ def info(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
         "regions": release.get("regions", []), "default_size": release.get("default_size"),
         "sizes": release.get("sizes", {}), "cost_assumptions": release.get("cost_assumptions", {}),
         "checksum": release.get("checksum"), "shadowed_in": list(entry.shadowed),
+        "security": _security_status(name, version),
     }
     if as_json:
         emit_json(data)
         return
-    click.secho(f"{name} {version} - {entry.title}", bold=True)
-    click.echo(data["description"])
-    click.echo(f"Trust: {entry.trust} ({entry.trust_level}), from registry {entry.registry}, "
-               f"index signed by {data['signed_by']}")
+
+    def say(line: str) -> None:  # every line holds the index's text
+        click.echo(printable(line))
+
+    click.secho(printable(f"{name} {version} - {entry.title}"), bold=True)
+    say(data["description"])
+    say(f"Trust: {entry.trust} ({entry.trust_level}), from registry {entry.registry}, "
+        f"index signed by {data['signed_by']}")
     if entry.shadowed:
-        click.echo(f"Also offered by (ignored, later in the registry order): {', '.join(entry.shadowed)}")
-    click.echo("Maintainers: " + ", ".join(m.get("name", "") for m in data["maintainers"]))
-    click.echo("Versions: " + ", ".join(f"{v['version']} ({(v['created'] or '')[:10]})" for v in data["versions"]))
-    click.echo(f"Regions: {', '.join(data['regions'])}")
+        say(f"Also offered by (ignored, later in the registry order): {', '.join(entry.shadowed)}")
+    say("Maintainers: " + ", ".join(str(m.get("name", "")) for m in data["maintainers"]))
+    say("Versions: " + ", ".join(f"{v['version']} ({(v['created'] or '')[:10]})" for v in data["versions"]))
+    say(f"Regions: {', '.join(map(str, data['regions']))}")
+    say(f"Security: {data['security']}")
     assumptions = data["cost_assumptions"]
-    click.echo(f"Sizes (monthly USD, {assumptions.get('hours_per_month', 0):g} h in {assumptions.get('region')}, "
-               f"prices of {assumptions.get('price_date')}):")
+    say(f"Sizes (monthly USD, {assumptions.get('hours_per_month', 0):g} h in {assumptions.get('region')}, "
+        f"prices of {assumptions.get('price_date')}):")
     for size_name, size in data["sizes"].items():
         marker = " (default)" if size_name == data["default_size"] else ""
         gpus = f", {size['gpus']} GPU" if size.get("gpus") else ""
-        click.echo(f"  {size_name:<12} {size['instance_type']:<16} {size['vcpus']} vCPU, {size['memory_gib']:g} GiB"
-                   f"{gpus}, {size['storage_gib']} GiB disk  ${size['monthly_usd']:,.2f}{marker}")
+        say(f"  {size_name:<12} {size['instance_type']:<16} {size['vcpus']} vCPU, {size['memory_gib']:g} GiB"
+            f"{gpus}, {size['storage_gib']} GiB disk  ${size['monthly_usd']:,.2f}{marker}")
+
+
+def _security_status(name: str, version: str) -> str:
+    """The install/deploy security policy's verdict on an installed version's template; for one that
+    is not installed, when it is judged."""
+    from registry_tools.client import policy
+    from registry_tools.client.install import installed_dir, read_receipt
+    from registry_tools.packs.errors import PackError
+    from registry_tools.packs.loader import load_pack_files
+
+    path = installed_dir(name, version)
+    receipt = read_receipt(path)
+    if receipt is None:
+        return "judged by the security rules when installed and again when deployed (not installed)"
+    try:
+        template = load_pack_files(path).template
+    except PackError:
+        return "the installed copy cannot be read; run `config validate` (reinstall it)"
+    return policy.judge(template, receipt.allowed_insecure or ()).summary()
 
 
 @config.command("install")
 @click.argument("spec", metavar="NAME[@VERSION|@CONSTRAINT]")
 @index_options
+@allow_insecure_option
 @click.option("--json", "as_json", is_flag=True, help="Print the receipt as JSON.")
-def install_cmd(spec, registry_name, refresh, offline, allow_expired, as_json) -> None:
+def install_cmd(spec, registry_name, refresh, offline, allow_expired, allow_insecure, as_json) -> None:
     """Install a pack: NAME (highest stable), NAME@1.2.0, or a constraint such as NAME@^1.2, NAME@~1.2
-    or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked."""
+    or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked,
+    and its template must pass the security rules of `registry validate` (--allow-insecure RULE_ID to
+    accept a failing rule)."""
     from registry_tools.cli.fast_install import Refused, install_spec
 
     try:
         click.echo(install_spec(spec, registry_name, now=command_now(), refresh=refresh, offline=offline,
-                                allow_expired=allow_expired, as_json=as_json, notify=notifier(as_json)))
+                                allow_expired=allow_expired, as_json=as_json, notify=notifier(as_json),
+                                allow_insecure=allow_insecure))
     except Refused as exc:
         raise UserError(str(exc)) from None
 
@@ -260,7 +295,7 @@ def list_installed(as_json: bool) -> None:
         click.echo("No packs installed. Install one with: aws-research-wizard config install NAME")
         return
     for r in receipts:
-        click.echo(f"{r.name:<26} {r.version:<10} {r.registry:<12} installed {r.installed_at}")
+        click.echo(printable(f"{r.name:<26} {r.version:<10} {r.registry:<12} installed {r.installed_at}"))
 
 
 @config.command("diff")
@@ -291,7 +326,8 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
             if catalog is None:
                 catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
             try:
-                install(catalog, loaded, name, version, now=command_now())
+                install(catalog, loaded, name, version, now=command_now(),
+                        warn=lambda line: notifier(as_json)("insecure", line))
             except InstallError as exc:
                 raise UserError(str(exc)) from None
         try:
@@ -302,7 +338,7 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
     if as_json:
         emit_json(result.to_dict())
     else:
-        click.echo(render_text(result))
+        click.echo(printable_lines(render_text(result)))  # resource names, actions, ... from the packs
 
 
 @config.command("pin")
@@ -364,7 +400,7 @@ def outdated_cmd(registry_name, refresh, offline, allow_expired, as_json) -> Non
         click.echo("All installed packs are up to date.")
     for u in rows:
         note = f" (pinned at {u.pinned})" if u.pinned else ""
-        click.echo(f"{u.name:<26} {u.installed} -> {u.available}{note}")
+        click.echo(printable(f"{u.name:<26} {u.installed} -> {u.available}{note}"))
 
 
 @config.command("update")
@@ -385,18 +421,19 @@ def update_cmd(name, update_all, registry_name, refresh, offline, allow_expired)
     failed = False
     for u in updates:
         if u.pinned and u.newer:
-            click.echo(f"{u.name} pinned at {u.pinned}; {u.available} is available (unpin to update)")
+            click.echo(printable(f"{u.name} pinned at {u.pinned}; {u.available} is available (unpin to update)"))
             continue
         if u.target is None:
-            click.echo(f"{u.name} v{u.installed} is up to date")
+            click.echo(printable(f"{u.name} v{u.installed} is up to date"))
             continue
         try:
-            install(catalog, loaded, u.name, u.target, now=command_now())
+            install(catalog, loaded, u.name, u.target, now=command_now(),
+                    warn=lambda line: notifier(False)("insecure", line))
         except InstallError as exc:
-            click.secho(f"{u.name}: {exc}", err=True, fg="red")
+            click.secho(printable_lines(f"{u.name}: {exc}"), err=True, fg="red")
             failed = True
             continue
-        click.echo(f"{u.name} v{u.installed} -> v{u.target}")
+        click.echo(printable(f"{u.name} v{u.installed} -> v{u.target}"))
     if failed:
         raise SystemExit(1)
 
@@ -430,7 +467,7 @@ def validate_installed(spec, no_lint, as_json) -> None:
         click.echo(f"{name} {version}")
         for r in results:
             mark = click.style("pass", fg="green") if r.ok else click.style("FAIL", fg="red")
-            click.echo(f"  {mark}  {r.name}: {r.detail}")
+            click.echo(f"  {mark}  " + printable_lines(f"{r.name}: {r.detail}"))
     if not all(r.ok for r in results):
         raise SystemExit(1)
 
@@ -446,7 +483,7 @@ def mirror_cmd(out_dir, names, registry_name, refresh, offline, allow_expired) -
 
     from registry_tools.client.index_store import index_location
     from registry_tools.fetch.dist import download_dist
-    from registry_tools.fetch.http import FetchError
+    from registry_tools.fetch.http import Fetcher, FetchError
 
     _, loaded = load_catalog(registry_name, refresh, offline, allow_expired)
     if len(loaded) != 1:
@@ -457,7 +494,7 @@ def mirror_cmd(out_dir, names, registry_name, refresh, offline, allow_expired) -
         if unknown:
             raise UserError(f"registry {item.registry.name} has no pack(s): {', '.join(unknown)}")
     try:
-        download_dist(index_location(item.registry), Path(out_dir), names=set(names) if names else None)
+        download_dist(index_location(item.registry), Path(out_dir), Fetcher(item.fetch), names=set(names) if names else None)
     except FetchError as exc:
         raise UserError(f"mirror failed: {exc}") from None
     click.echo(f"Mirrored registry {item.registry.name} (serial {item.trusted.serial}) to {out_dir}; add it elsewhere with:")

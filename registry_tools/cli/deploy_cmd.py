@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from registry_tools.cli.client_common import allow_insecure_option
 from registry_tools.cli.output import UserError, command_clock, command_now, emit_json
 from registry_tools.cli.sessions_cmd import (
     SANDBOX_LABEL,
@@ -21,6 +22,7 @@ from registry_tools.cli.sessions_cmd import (
     target_for,
     watch,
 )
+from registry_tools.textsafe import printable
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, str]:
@@ -33,7 +35,7 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def installed_pack(spec: str, quiet: bool):
+def installed_pack(spec: str, quiet: bool, allow_insecure=()):
     """(LoadedPack, sha256) of NAME[@VERSION|@CONSTRAINT], installing it first when needed. A pinned
     pack deploys its pinned version and archive (another version asked for is refused, as by install)."""
     from registry_tools.client import pins
@@ -45,12 +47,9 @@ def installed_pack(spec: str, quiet: bool):
 
     name, _, requested = spec.partition("@")
     try:
-        pin = pins.load().get(name)
+        pin = pins.holding(name, requested, "deploy")
     except pins.PinsError as exc:
         raise UserError(str(exc)) from None
-    if pin and requested and requested != pin.version:
-        raise UserError(f"{name} is pinned at {pin.version}; unpin it to deploy {requested} "
-                        f"(aws-research-wizard config unpin {name})")
     try:
         constraint = parse_constraint(pin.version if pin else requested or "*")
     except ConstraintError as exc:
@@ -64,11 +63,12 @@ def installed_pack(spec: str, quiet: bool):
         if not quiet:
             click.echo(f"Installing {spec} ...")
         try:
-            receipt = install_request(spec, now=command_now(), notify=notifier(quiet), purpose="deploy")
+            receipt = install_request(spec, now=command_now(), notify=notifier(quiet), purpose="deploy",
+                                      allow_insecure=allow_insecure)
         except Refused as exc:
             raise UserError(str(exc)) from None
         if not quiet:
-            click.echo(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry}")
+            click.echo(printable(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry}"))
     else:
         receipt = receipts[str(match)]
     try:
@@ -89,13 +89,14 @@ def installed_pack(spec: str, quiet: bool):
                                               "IAM permissions, cost) and create nothing in AWS.")
 @click.option("--detach", is_flag=True, help="Create the stack and return without following it.")
 @click.option("--no-monitor", is_flag=True, help="Print a summary at the end instead of opening the live dashboard.")
+@allow_insecure_option
 @click.option("--session", "resume_id", metavar="ID", help="Resume this session instead of deploying.")
 @click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds to follow the stack.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting session as JSON (implies no live output).")
 @session_options
 @click.pass_context
-def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monitor, resume_id, timeout, as_json, state,
-           sandbox, profile) -> None:
+def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monitor, allow_insecure, resume_id, timeout,
+           as_json, state, sandbox, profile) -> None:
     """Deploy a pack as a session that survives quitting (q or Ctrl-C stops watching; resume later).
 
     On a terminal, a deploy followed to the end opens the live dashboard (q quits;
@@ -124,12 +125,22 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
     from registry_tools.deploy.aws import Clients, Stacks, Target
     from registry_tools.sessions import deploy as flow
 
-    loaded, sha256 = installed_pack(spec, as_json)
+    loaded, sha256 = installed_pack(spec, as_json, allow_insecure)
     try:
         chosen = flow.plan(loaded, size=size, instance=instance, region=region,
                            default_region=default_region(profile, sandbox=use_sandbox), params=parse_params(params))
     except flow.DeployError as exc:
         raise UserError(str(exc)) from None
+    from registry_tools.client import policy
+
+    verdict = policy.judge(loaded.template, allow_insecure)  # again: the pack may have been installed long ago
+    if not dry_run:
+        try:
+            policy.enforce(verdict, f"{loaded.pack.ref}", "deploy")
+        except policy.InsecurePack as exc:
+            raise UserError(str(exc)) from None
+        for line in policy.warnings_of(verdict, loaded.pack.ref):
+            click.secho(f"warning: {line}", err=True, fg="yellow")
     if dry_run:
         target = Target(region=chosen.region, sandbox=True) if use_sandbox else \
             target_for(chosen.region, False, profile=profile)  # neither starts the sandbox nor calls AWS
@@ -142,15 +153,16 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
 
     def saved(session) -> None:
         if not as_json:
-            click.echo(f"{label}Deploying {pack.ref} ({chosen.size.name}, {chosen.instance_type}) to {chosen.region} "
-                       f"as stack {session.stack_name}")
+            click.echo(printable(f"{label}Deploying {pack.ref} ({chosen.size.name}, {chosen.instance_type}) to "
+                                 f"{chosen.region} as stack {session.stack_name}"))
             click.echo(f"Session saved. Resume with: --session {session.id}")
 
     with store_errors():
         clients = Clients(target)
         try:
             session = flow.deploy(store, loaded, sha256, chosen, target, clock=command_clock(), clients=clients, detach=True,
-                                  watch=flow.Watch(saved=saved, event=print_event))
+                                  watch=flow.Watch(saved=saved, event=print_event),
+                                  allowed_insecure=verdict.allowed_rules)
         except flow.DeployError as exc:
             raise UserError(str(exc)) from None
         if session.status == "launching" and not detach:
@@ -161,12 +173,16 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
                 session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, timeout)
     if as_json:
         emit_json(session.to_dict())
-    elif session.active and not (detach or no_monitor) and sys.stdout.isatty() and sys.stdin.isatty():
+    elif session.status == "running" and not (detach or no_monitor) and sys.stdout.isatty() and sys.stdin.isatty():
         from registry_tools.cli.monitor_cmd import live
 
         click.echo(f"{label}Deployment complete: session {session.id} is {session.status}. Opening the monitor "
                    "(q quits; the session goes on).")
-        live(store, session.id, 30.0, "estimate", None, profile=profile)
+        try:
+            live(store, session.id, 30.0, "estimate", None, profile=profile)
+        except UserError as exc:  # the deploy succeeded: a monitor that cannot start is not its failure
+            click.secho(f"warning: the monitor could not start: {exc.format_message()}", err=True, fg="yellow")
+            _report(session, label)
     else:
         _report(session, label)
     if session.status == "failed":
@@ -191,29 +207,33 @@ def _print_plan(plan: dict, as_json: bool) -> None:
         ("Size", f"{plan['size']} ({plan['instance_type']})"),
         ("Parameters", ", ".join(f"{k}={v}" for k, v in plan["parameters"].items()) or "-"),
         ("Cost", cost_line),
+        ("Security", plan["security"]["summary"] + (" (a deploy would be refused)" if plan["security"]["refused"] else "")),
     ]
+    rows += [("", f"[{f['rule']}] {f['resource']}: {f['message']} (fix: {f['fix']})")
+             for f in plan["security"]["refused"] + plan["security"]["warnings"]]
     width = max(len(k) for k, _ in rows)
     click.secho("Dry run: nothing is created.", bold=True)
-    click.echo("\n".join(f"  {k:<{width}}  {v}" for k, v in rows))
+    click.echo("\n".join(f"  {k:<{width}}  {printable(v)}" for k, v in rows))  # the pack's text, escaped
     click.echo(f"Resources the stack creates ({len(plan['resources'])}):")
-    click.echo("\n".join(f"  {r['type']:<44} {r['logical_id']}" for r in plan["resources"]))
+    click.echo("\n".join(printable(f"  {r['type']:<44} {r['logical_id']}") for r in plan["resources"]))
     iam = plan["iam"]
     click.echo(f"IAM permissions it grants ({len(iam['managed_policies'])} managed policies, "
                f"{len(iam['statements'])} statement grants):")
     lines = [f"  {m['principal']}: managed policy {m['arn']}" for m in iam["managed_policies"]]
     lines += [f"  {g['principal']}: {g['effect']} {g['action']} on {g['resource']}" for g in iam["statements"]]
-    click.echo("\n".join(lines) or "  none")
+    click.echo("\n".join(printable(line) for line in lines) or "  none")
 
 
 def _report(session, label: str) -> None:
     if session.status == "failed":
         where = f" at {session.failing_resource}" if session.failing_resource else ""
-        click.secho(f"{label}Session {session.id} failed{where}: {session.failure_reason}", fg="red", err=True)
+        click.secho(printable(f"{label}Session {session.id} failed{where}: {session.failure_reason}"), fg="red",
+                    err=True)
         click.echo(f"Clean up with: aws-research-wizard sessions destroy {session.id}")
         return
     if session.status == "launching":
-        click.echo(f"{label}Session {session.id} is launching ({session.status_reason or 'stack being created'}). "
-                   f"Resume with: aws-research-wizard sessions resume {session.id}")
+        click.echo(printable(f"{label}Session {session.id} is launching ({session.status_reason or 'stack being created'}). "
+                             f"Resume with: aws-research-wizard sessions resume {session.id}"))
         return
     click.echo(f"{label}Session {session.id} is {session.status}.")
     show_session(session, False)

@@ -20,38 +20,42 @@ class Refused(Exception):
 
 
 def install_request(spec: str, registry_name: str | None = None, *, now, refresh: bool = False, offline: bool = False,
-                    allow_expired: bool = False, notify=lambda level, text: None, purpose: str = "install"):
-    """Install NAME[@VERSION|@CONSTRAINT] honouring pins, as of *now* (index expiry, cache age,
-    receipt time); its receipt (``Refused`` when it cannot)."""
+                    allow_expired: bool = False, notify=lambda level, text: None, purpose: str = "install",
+                    allow_insecure=()):
+    """Install NAME[@VERSION|@CONSTRAINT] honouring pins and the security policy (*allow_insecure*:
+    rule ids let past it), as of *now* (index expiry, cache age, receipt time); its receipt
+    (``Refused`` when it cannot)."""
     from registry_tools.client import pins
     from registry_tools.client.index_store import RegistryError, load_registries
     from registry_tools.client.install import InstallError, install
 
     name, _, requested = spec.partition("@")
     try:
-        pin = pins.load().get(name)
-        if pin and requested and requested != pin.version:
-            raise Refused(f"{name} is pinned at {pin.version}; unpin it to {purpose} {requested}")
+        pin = pins.holding(name, requested, purpose)
         catalog, loaded = load_registries(registry_name, now=now, refresh=refresh, offline=offline,
                                           allow_expired=allow_expired, notify=notify)
         return install(catalog, loaded, name, pin.version if pin else (requested or None), now=now,
-                       expected_sha256=pin.sha256 if pin else None)
+                       expected_sha256=pin.sha256 if pin else None, allow_insecure=allow_insecure,
+                       warn=lambda line: notify("insecure", line))
     except (pins.PinsError, RegistryError, InstallError) as exc:
         raise Refused(str(exc)) from None
 
 
 def install_spec(spec: str, registry_name: str | None = None, *, now, refresh: bool = False, offline: bool = False,
-                 allow_expired: bool = False, as_json: bool = False, notify=lambda level, text: None) -> str:
+                 allow_expired: bool = False, as_json: bool = False, notify=lambda level, text: None,
+                 allow_insecure=()) -> str:
     """Install NAME[@VERSION|@CONSTRAINT] honouring pins; the text to print."""
     from registry_tools.client.install import installed_dir
 
     receipt = install_request(spec, registry_name, now=now, refresh=refresh, offline=offline,
-                              allow_expired=allow_expired, notify=notify)
+                              allow_expired=allow_expired, notify=notify, allow_insecure=allow_insecure)
     path = installed_dir(receipt.name, receipt.version)
     if as_json:
         return json.dumps({**receipt.to_dict(), "path": str(path)}, indent=2, default=str)
-    return (f"Installed {receipt.name} {receipt.version} from registry {receipt.registry} "
-            f"(sha256 {receipt.sha256[:12]}..., signed by {receipt.signer})\n  -> {path}")
+    from registry_tools.textsafe import printable_lines
+
+    return printable_lines(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry} "
+                           f"(sha256 {receipt.sha256[:12]}..., signed by {receipt.signer})\n  -> {path}")
 
 
 def parse(args: list[str]) -> tuple[str, str | None, set[str]] | None:
@@ -73,6 +77,9 @@ def parse(args: list[str]) -> tuple[str, str | None, set[str]] | None:
 
 
 def _say(stream, text: str, color: str) -> None:
+    from registry_tools.textsafe import printable_lines
+
+    text = printable_lines(text)  # errors and notices may quote a registry's index
     tty = stream.isatty() and "NO_COLOR" not in os.environ
     stream.write(f"\x1b[{color}m{text}\x1b[0m\n" if tty else text + "\n")
 
@@ -83,12 +90,12 @@ def run(args: list[str]) -> bool:
         return False
     spec, registry, flags = parsed
     from registry_tools import clock
-    from registry_tools.client.index_store import NOTICE_PREFIX
+    from registry_tools.client.index_store import ALWAYS_SHOWN, NOTICE_PREFIX
 
     quiet = "--json" in flags
 
     def notify(level: str, text: str) -> None:
-        if not quiet or level == "failed":
+        if not quiet or level in ALWAYS_SHOWN:
             _say(sys.stderr, f"{NOTICE_PREFIX[level]}: {text}", "33")
 
     try:

@@ -6,12 +6,15 @@ query; ``--json``, ``--limit N``, ``--registry NAME``, ``--offline``) and
 would search, ``run`` prints the answer and returns True. Anything else (``--help``,
 ``--refresh``, an unknown option, a stale or missing snapshot) returns False and the
 click command runs, which also writes a new snapshot. Both print through ``render``, so
-the output is the same either way (tests/test_client_search_cache.py checks it).
+the output is the same either way (tests/test_client_search_cache.py checks it), with the
+registries' text escaped (``textsafe.printable``; JSON is ASCII).
 """
 
 from __future__ import annotations
 
 import sys
+
+from registry_tools.textsafe import printable
 
 REGISTRY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 LIMIT_RANGE = (1, 500)
@@ -26,7 +29,8 @@ def render(hits, registry_of: dict[str, str], as_json: bool) -> str:
         return json.dumps([{"name": h.name, "title": h.title, "score": h.score, "trust": h.trust,
                             "latest_version": h.latest_version, "matched": list(h.matched_fields),
                             "registry": registry_of[h.name]} for h in hits], indent=2, default=str)
-    return "\n".join(f"{h.name:<26} {h.latest_version:<8} {h.trust:<9} {h.title}" for h in hits)
+    return "\n".join(f"{printable(h.name):<26} {printable(h.latest_version):<8} {printable(h.trust):<9} "
+                     f"{printable(h.title)}" for h in hits)
 
 
 def parse(args: list[str]) -> tuple[str, str | None, int, bool] | None:

@@ -7,7 +7,8 @@ storage and a registry whose rows are all current (``registry_file.current_rows`
 runs (it rebuilds stale rows and reports unreadable sessions). A session to show that is
 still ``launching`` may be out of date (its stack may have finished since): ``run`` never
 calls AWS, so it leaves those listings to the click command, which reconciles them first. Both print through
-``render``; tests/test_sessions_cli.py checks they agree.
+``render``, which escapes control characters (``textsafe.printable``: a session holds its
+pack's title); tests/test_sessions_cli.py checks they agree.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
+
+from registry_tools.textsafe import printable
 
 SANDBOX_LABEL = "SANDBOX"
 STATE_ENV = "ARW_SESSION_STATE"
@@ -32,9 +35,24 @@ def age(since: str, now: datetime) -> str:
     return f"{max(int(seconds), 0)}s"
 
 
+GENERATED_SESSION = "botocore-session-"  # the role session name botocore makes up per process
+
+
+def identity(arn: str | None) -> str | None:
+    """Who an STS caller ARN is, the same across logins: an assumed role's session name is dropped
+    when botocore generated it (``.../assumed-role/Lab/botocore-session-1700000000`` -> ``.../Lab``)."""
+    if not arn:
+        return None
+    head, _, session_name = arn.rpartition("/")
+    if ":assumed-role/" in arn and session_name.startswith(GENERATED_SESSION) and session_name[17:].isdigit():
+        return head
+    return arn
+
+
 def principal(arn: str | None) -> str:
     """Who an STS caller ARN is, short: ``arn:aws:sts::1:assumed-role/Admin/alice`` -> ``alice``."""
-    return (arn.rsplit("/", 1)[-1] or arn) if arn else "-"
+    who = identity(arn)
+    return (who.rsplit("/", 1)[-1] or who) if who else "-"
 
 
 def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime) -> str:
@@ -51,17 +69,17 @@ def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime) -> st
         return EMPTY.format(hint="" if show_all else " (--all shows finished and archived ones)")
     lines = [f"{'ID':<34} {'STATUS':<10} {'PACK':<36} {'SIZE (INSTANCE)':<28} {'BY':<12} {'AGE':>5} {'COST':>9}"]
     for r in rows:
-        pack = f"{r.get('domain')} {r.get('pack_version')} - {r.get('title')}"
+        pack = printable(f"{r.get('domain')} {r.get('pack_version')} - {r.get('title')}")  # the pack's own text
         pack = pack if len(pack) <= 36 else pack[:35] + "…"
-        by = principal(r.get("launched_by"))
+        by = printable(principal(r.get("launched_by")))
         by = by if len(by) <= 12 else by[:11] + "…"
         size = f"{r.get('size')} ({r.get('instance_type')})"
         cost = r.get("cost_so_far_usd")
         cost = "-" if not isinstance(cost, int | float) else f"${cost:,.2f}"
         status = f"{r.get('status')}{'*' if r.get('archived') else ''}"
         label = f" [{SANDBOX_LABEL}]" if r.get("sandbox") else ""
-        lines.append(f"{r.get('id', ''):<34} {status:<10} {pack:<36} {size:<28} {by:<12} "
-                     f"{age(r.get('launch_time', ''), now):>5} {cost:>9}{label}")
+        lines.append(printable(f"{r.get('id', ''):<34} {status:<10} {pack:<36} {size:<28} {by:<12} "
+                               f"{age(r.get('launch_time', ''), now):>5} {cost:>9}{label}"))
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ from registry_tools.cli.sessions_cmd import (
     session_options,
     store_errors,
 )
+from registry_tools.textsafe import printable
 
 OVER_BUDGET_EXIT = 3
 UNREACHABLE_EXIT = 4  # the list: some sessions could not be refreshed (shown with the reason)
@@ -55,7 +56,7 @@ HEADER = f"{'SESSION':<34} {'STATUS':<10} {'HEALTH':<13} {'CPU':>5} {'MEM':>5} {
 def summary_line(snap: dict) -> str:
     label = f" [{SANDBOX_LABEL}]" if snap["sandbox"] else ""
     if "error" in snap:
-        return f"{snap['session']:<34} {snap['status'] or '?':<10} {'unreachable':<13} {snap['error']}{label}"
+        return printable(f"{snap['session']:<34} {snap['status'] or '?':<10} {'unreachable':<13} {snap['error']}{label}")
     cpu = "-" if snap["cpu_percent"] is None else f"{snap['cpu_percent']:.0f}%"
     mem = "-" if snap["memory_percent"] is None else f"{snap['memory_percent']:.0f}%"
     flag = "  OVER BUDGET" if snap["over_budget"] else ""
@@ -87,19 +88,20 @@ def detail_rows(snap: dict) -> list[tuple[str, str]]:
 
 def detail_text(snap: dict) -> str:
     width = max(len(k) for k, _ in detail_rows(snap))
-    return "\n".join(f"  {k:<{width}}  {v}" for k, v in detail_rows(snap))
+    return "\n".join(f"  {k:<{width}}  {printable(v)}" for k, v in detail_rows(snap))  # the pack's title, errors
 
 
 def dashboard(snap: dict, interval: float):
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     for key, value in detail_rows(snap):
         style = "red" if (key == "Budget" and snap["over_budget"]) or key == "Last refresh" else ""
-        table.add_row(key, f"[{style}]{value}[/]" if style else value)
+        table.add_row(key, Text(printable(value), style=style))  # Text: the pack's title is not rich markup
     return Panel(table, title=f"aws-research-wizard monitor - {snap['session']}",
                  subtitle=f"refresh every {interval:g} s at {snap['time']} - q quits", border_style="cyan")
 
@@ -215,7 +217,7 @@ def monitor(session_id, once, as_json, interval, cost_source, budget, state, san
     with store_errors():
         rows, problems = store.summaries()
     for problem in problems:
-        click.secho(f"warning: {problem}", err=True, fg="yellow")
+        click.secho(f"warning: {printable(problem)}", err=True, fg="yellow")
     active = [r["id"] for r in rows if r["status"] in ACTIVE and not r["archived"]]
     snaps = refresh_many(store, active, reach(profile), now=command_clock()(), cost_source=cost_source, budget=budget)
     if as_json:

@@ -18,7 +18,9 @@ class UserError(click.ClickException):
     exit_code = 1
 
     def show(self, file=None) -> None:
-        click.secho(f"Error: {self.format_message()}", err=True, fg="red")
+        from registry_tools.textsafe import printable_lines
+
+        click.secho(f"Error: {printable_lines(self.format_message())}", err=True, fg="red")  # may quote an index
 
 
 def command_now():

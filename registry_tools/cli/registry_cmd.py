@@ -100,6 +100,9 @@ def list_packs(domains_dir: Path | None, as_json: bool) -> None:
 
 def _print_catalog(entries: list[dict]) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from registry_tools.textsafe import printable
 
     out = console()
     for trust, heading in (("official", "Official packs"), ("community", "Community packs")):
@@ -115,8 +118,9 @@ def _print_catalog(entries: list[dict]) -> None:
         table.add_column("Title")
         for e in rows:
             cost = f"{e['monthly_usd']:,.2f}" if e["monthly_usd"] is not None else "n/a"
-            table.add_row(e["name"], e["latest_version"], ", ".join(e["versions"]),
-                          f"{e['default_size']} ({e['instance_type']})", cost, e["title"])
+            table.add_row(*(Text(printable(cell)) for cell in (  # pack text: no markup, no control sequences
+                e["name"], e["latest_version"], ", ".join(e["versions"]), f"{e['default_size']} ({e['instance_type']})",
+                cost, e["title"])))
         out.print(table)
     if entries:
         out.print("Monthly cost: default size, on-demand, always on (730 h) unless the pack says otherwise, "
@@ -216,15 +220,17 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
 
 def _print_report(report) -> None:
     # Plain lines, never wrapped: editors and grep parse "file:line: message".
+    from registry_tools.textsafe import printable_lines
+
     by_pack: dict[tuple[str, str], list] = {}
     for finding in report.findings:
         by_pack.setdefault((finding.pack, finding.version), []).append(finding)
     for key in sorted(by_pack):
         click.secho(f"{key[0]} {key[1]}", bold=True)
         for f in by_pack[key]:
-            where = f"{f.file}:{f.line}" if f.line else f.file
+            where = f.where
             click.echo("  " + click.style(f.severity, fg="red" if f.severity == "error" else "yellow")
-                       + f" [{f.rule}] {where}: {f.message}")
+                       + printable_lines(f" [{f.rule}] {where}: {f.message}"))
     from registry_tools.validation.semantics import PRICE_TABLE
 
     clean = report.packs - len([key for key in by_pack if key[0] != PRICE_TABLE])
@@ -335,8 +341,6 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
     ROLLBACK_*, timeout) names the failing resource and reason. The stack is
     always deleted. Exits 0 when the deployment succeeded, 1 otherwise.
     """
-    import os
-
     from registry_tools.deploy.aws import AwsError, Target
     from registry_tools.deploy.smoke import smoke_test
     from registry_tools.packs.errors import PackError
@@ -364,7 +368,7 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
         except control.SandboxError as exc:
             raise UserError(str(exc)) from None
     else:
-        target = Target(region=region, profile=profile or os.environ.get("AWS_PROFILE") or None)
+        target = Target(region=region, profile=profile or None)
     say = (lambda message: None) if as_json else (lambda message: click.echo(message, err=True))
     say(f"Deploying {loaded.pack.ref} size {chosen.name} ({chosen.instance_type}) to "
         f"{'the sandbox' if target.is_sandbox else 'AWS'} in {region} ...")

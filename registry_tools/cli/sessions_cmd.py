@@ -8,6 +8,7 @@ import os
 import click
 
 from registry_tools.cli.output import UserError, command_clock, command_now, emit_json
+from registry_tools.textsafe import printable
 
 SANDBOX_ENV = "ARW_SANDBOX"
 STATE_ENV = "ARW_SESSION_STATE"
@@ -29,14 +30,14 @@ def sandbox_requested(flag: bool) -> bool:
 
 
 def target_for(region: str, sandbox: bool, *, profile: str | None = None, start: bool = False):
-    """AWS in *region* with *profile* (None: AWS_PROFILE or the default credentials) at the endpoint in
-    AWS_ENDPOINT_URL if set, or the sandbox (started when *start*, else it must run)."""
+    """AWS in *region* with --profile *profile* (None: the default credential chain, which honours
+    AWS_PROFILE and environment credentials in the AWS CLI's order) at the endpoint in AWS_ENDPOINT_URL
+    if set, or the sandbox (started when *start*, else it must run)."""
     from registry_tools.deploy.aws import Target
     from registry_tools.sandbox import control
 
     if not sandbox:
-        return Target(region=region, profile=profile or os.environ.get("AWS_PROFILE") or None,
-                      endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+        return Target(region=region, profile=profile or None, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     info = control.current()
     if info is None:
         if not start:
@@ -56,7 +57,9 @@ def session_target(session, profile: str | None = None, *, start: bool = False):
 
     if session.sandbox:
         return target_for(session.region, True, start=start)
-    return Target(region=session.region, profile=profile or session.profile, endpoint_url=session.endpoint_url)
+    if not profile and session.profile and session.profile != os.environ.get("AWS_PROFILE"):
+        profile = session.profile  # else the default chain, as when it was deployed (AWS_PROFILE included)
+    return Target(region=session.region, profile=profile or None, endpoint_url=session.endpoint_url)
 
 
 def session_clients(session, profile: str | None = None, *, start: bool = False):
@@ -82,9 +85,16 @@ def default_region(profile: str | None = None, *, sandbox: bool = False) -> str 
     if sandbox:
         return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
     try:
-        return profile_region(profile or os.environ.get("AWS_PROFILE") or None)
+        return profile_region(profile or None)
     except AwsError as exc:
         raise UserError(str(exc)) from None
+
+
+def local_clients(sandbox: bool, profile: str | None):
+    """Clients for this shell's own credentials and region (not a session's): the S3 session store, whoami."""
+    from registry_tools.deploy.aws import Clients
+
+    return Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox, profile=profile))
 
 
 def state_url(option: str | None) -> str | None:
@@ -114,13 +124,13 @@ def open_store(state: str | None, sandbox: bool, profile: str | None = None):
         from registry_tools.sessions.local import LocalStore
 
         return LocalStore()
-    from registry_tools.deploy.aws import AwsError, Clients, account_id
+    from registry_tools.deploy.aws import AwsError, account_id
     from registry_tools.sessions.interface import StoreError
     from registry_tools.sessions.s3 import S3Store, parse_state_url
 
     try:
         parse_state_url(url)
-        clients = Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox, profile=profile))
+        clients = local_clients(sandbox, profile)
         return S3Store(url, clients("s3"), account_id(clients))
     except (StoreError, AwsError) as exc:
         raise UserError(f"session state {url}: {exc}") from None
@@ -185,20 +195,21 @@ def list_sessions(show_all: bool, as_json: bool, mine: bool, state: str | None, 
         with store_errors():
             rows, _ = store.summaries()
     for problem in problems:
-        click.secho(f"warning: {problem}", err=True, fg="yellow")
+        click.secho(f"warning: {printable(problem)}", err=True, fg="yellow")
     if mine:
-        me = whoami(sandbox_requested(sandbox), profile)
-        rows = [row for row in rows if row.get("launched_by") == me]
+        from registry_tools.cli.fast_sessions import identity
+
+        me = identity(whoami(sandbox_requested(sandbox), profile))
+        rows = [row for row in rows if identity(row.get("launched_by")) == me]
     click.echo(render(rows, show_all, as_json, now=command_now()))
 
 
 def whoami(sandbox: bool, profile: str | None) -> str:
     """The STS caller ARN of the credentials this command uses (what sessions record as launched_by)."""
-    from registry_tools.deploy.aws import AwsError, Clients, caller
+    from registry_tools.deploy.aws import AwsError, caller
 
     try:
-        return caller(Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox,
-                                         profile=profile)))[1]
+        return caller(local_clients(sandbox, profile))[1]
     except AwsError as exc:
         raise UserError(f"--mine needs to know who you are: {exc}") from None
 
@@ -237,7 +248,7 @@ def show_session(session, as_json: bool) -> None:
     cost = session.cost_so_far()
     rows.append(("Cost so far", "-" if cost is None else f"${cost:,.2f}"))
     width = max(len(k) for k, _ in rows)
-    click.echo("\n".join(f"  {k:<{width}}  {v}" for k, v in rows))
+    click.echo("\n".join(f"  {k:<{width}}  {printable(v)}" for k, v in rows))  # the pack's title, AWS's reasons
 
 
 @sessions.command("show")
@@ -253,7 +264,7 @@ def show(session_id: str, as_json: bool, state: str | None, sandbox: bool, profi
         session = store.get(session_id)
         if session.status == "launching":
             for problem in bring_up_to_date(store, [session_id], profile):
-                click.secho(f"warning: {problem}", err=True, fg="yellow")
+                click.secho(f"warning: {printable(problem)}", err=True, fg="yellow")
             session = store.get(session_id)
         show_session(session, as_json)
 
@@ -301,8 +312,8 @@ def print_event(event: dict) -> None:
     when = event.get("Timestamp")
     stamp = when.strftime("%H:%M:%S") if hasattr(when, "strftime") else str(when or "")[11:19]
     reason = event.get("ResourceStatusReason")
-    click.echo(f"  {stamp}  {event.get('ResourceStatus', ''):<22} {event.get('ResourceType', '')} "
-               f"{event.get('LogicalResourceId', '')}" + (f": {reason}" if reason else ""))
+    click.echo(printable(f"  {stamp}  {event.get('ResourceStatus', ''):<22} {event.get('ResourceType', '')} "
+                         f"{event.get('LogicalResourceId', '')}" + (f": {reason}" if reason else "")))
 
 
 @sessions.command("resume")
@@ -432,7 +443,7 @@ def connect(session_id: str, port_forward: str | None, print_command: bool, stat
     if shutil.which("session-manager-plugin") is None:
         raise UserError(f"`sessions connect` needs the AWS CLI's Session Manager plugin, which is not installed: "
                         f"see {SSM_PLUGIN_HELP}")
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}  # the command names it
     if session.sandbox:  # the emulator's fixed test credentials, as every other sandbox command uses
         env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     click.echo(f"$ {shlex.join(command)}", err=True)

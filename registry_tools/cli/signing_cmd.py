@@ -96,18 +96,20 @@ def _verify_and_report(root: Path, anchor, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        click.echo(f"Verifying {report.root} against {report.trust}")
+        from registry_tools.textsafe import printable, printable_lines  # names and errors quote the index
+
+        click.echo(printable(f"Verifying {report.root} against {report.trust}"))
         for check in report.files:
             if check.ok:
                 detail = "sha256 and size match registry.json, " if check.listed_as else ""
-                click.echo(click.style("OK     ", fg="green") + f" {check.file} ({detail}signed by {check.signer})")
+                click.echo(click.style("OK     ", fg="green") + printable(f" {check.file} ({detail}signed by {check.signer})"))
             else:
-                click.echo(click.style("FAILED ", fg="red") + f" {check.file}" +
-                           (f" ({check.listed_as})" if check.listed_as else ""))
+                click.echo(click.style("FAILED ", fg="red") + printable(f" {check.file}" +
+                           (f" ({check.listed_as})" if check.listed_as else "")))
                 for error in check.errors:
-                    click.echo(f"    {error}")
+                    click.echo(printable_lines(f"    {error}"))
         for warning in report.warnings:
-            click.echo(click.style("warning", fg="yellow") + f": {warning}")
+            click.echo(click.style("warning", fg="yellow") + printable_lines(f": {warning}"))
         failed = len(report.failed)
         if failed:
             click.secho(f"{failed} of {len(report.files)} file(s) failed verification.", fg="red")

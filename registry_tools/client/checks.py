@@ -1,9 +1,10 @@
 """`config validate NAME`: re-check an installed pack, one named check at a time.
 
 Checks: the files are the ones the receipt recorded (and who signed them),
-the pack matches the schema, its cost estimates are current against this
-release's price table, and its template passes cfn-lint with our security
-rules.
+the pack matches the schema, its template passes the security policy of
+install and deploy (rules allowed at install count as allowed), its cost
+estimates are current against this release's price table, and its template
+passes cfn-lint with our security rules.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def check_installed(version_dir: Path, *, lint: bool = True) -> list[Check]:
         results.append(Check("schema", False, str(exc)))
         return results
     results.append(Check("schema", True, "domain.yaml matches the pack schema"))
+    from registry_tools.client import policy
+
+    verdict = policy.judge(loaded.template, receipt.allowed_insecure or ())
+    results.append(Check("security", not verdict.refused, verdict.summary()
+                         + "".join(f"; {f}" for f in verdict.refused[:5])))
     catalogue = Catalogue.load()
     mismatches = check_estimates(catalogue, loaded.pack, 0.10)
     results.append(Check("cost estimates current", not mismatches,

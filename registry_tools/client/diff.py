@@ -6,10 +6,14 @@ security-relevant changes, template parameters, sizes and monthly costs,
 regions and software. ``render_text`` turns it into a sectioned report with a
 one-line summary; ``PackDiff.to_dict`` is the ``--json`` form.
 
-Pure: no I/O; imports only the standard library (the pack types are for annotations).
-Security findings mirror the checks of ``validation/security_rules`` but are
-expressed as changes ("SSH opened to the internet"), each with a severity:
-``warning`` when the new version is weaker, ``info`` otherwise.
+Pure: no I/O; imports only the standard library and ``registry_tools.security`` (the pack
+types are for annotations). The security section runs the same rules as ``registry validate``
+and the client (``registry_tools.security.check_template``) on both templates: a finding the new
+version has and the old one did not is a ``warning`` ("new E9102: ..."), one it no longer has
+is ``info`` ("resolved E9102: ..."), each with its rule id and fix; so a weakening hidden
+anywhere the rules look (an instance's own metadata options, a fleet override, a bucket policy,
+a managed policy ARN) shows here too. Ingress opened or closed from private networks or
+security groups, which no rule forbids, is listed as ``info``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from registry_tools.security import check_template
 
 if TYPE_CHECKING:
     from registry_tools.packs.model import Pack, Size
@@ -32,11 +38,8 @@ REMOVED = "removed"
 CHANGED = "changed"
 
 WORLD = frozenset({"0.0.0.0/0", "::/0"})
-AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
 PORT_NAMES = {22: "SSH", 3389: "RDP", 80: "HTTP", 443: "HTTPS", 2049: "NFS", 5432: "PostgreSQL",
               3306: "MySQL", 8888: "Jupyter", 8787: "RStudio"}
-PUBLIC_ACCESS_SETTINGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
-BROAD_MANAGED_POLICY = re.compile(r"(AdministratorAccess|PowerUserAccess|FullAccess)$")
 SIZE_FIELDS = ("instance_type", "vcpus", "memory_gib", "gpus", "gpu_model", "storage_gib", "efa")
 RESOURCE_ATTRIBUTES = ("Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy", "UpdatePolicy",
                        "CreationPolicy", "Metadata")
@@ -92,9 +95,14 @@ class ManagedPolicyChange:
 
 @dataclass(frozen=True)
 class SecurityChange:
+    """A security rule finding that appears (``warning``) or is resolved (``info``) in the new version
+    (``rule``: its id, ``fix``: what to change), or an informational ingress change (``rule`` None)."""
+
     severity: str
     message: str
     resource: str | None = None
+    rule: str | None = None
+    fix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,7 +266,8 @@ class PackDiff:
                 "managed_policies_removed": [{"principal": m.principal, "arn": m.arn}
                                              for m in self.managed_policies if m.kind == REMOVED],
             },
-            "security": [{"severity": c.severity, "message": c.message, "resource": c.resource} for c in self.security],
+            "security": [{"severity": c.severity, "message": c.message, "resource": c.resource, "rule": c.rule,
+                          "fix": c.fix} for c in self.security],
             "parameters": [{"name": c.name, "change": c.kind, "old": c.old, "new": c.new} for c in self.parameters],
             "default_size": None if self.default_size is None else {"old": self.default_size[0], "new": self.default_size[1]},
             "sizes": {
@@ -295,14 +304,7 @@ def diff_packs(old: DiffInput, new: DiffInput) -> PackDiff:
         [ManagedPolicyChange(ADDED, *m) for m in sorted(managed_new - managed_old)]
         + [ManagedPolicyChange(REMOVED, *m) for m in sorted(managed_old - managed_new)]
     )
-    security = (
-        _ingress_changes(old_t, new_t)
-        + _ebs_changes(old_t, new_t)
-        + _bucket_changes(old_t, new_t)
-        + _imds_changes(old_t, new_t)
-        + _iam_security(iam, managed)
-        + _ami_changes(old_t, new_t)
-    )
+    security = _rule_changes(old_t, new_t) + _ingress_changes(old_t, new_t)
     costs, default_cost, basis = _costs(old.pack, new.pack)
     old_p, new_p = old.pack, new.pack
     return PackDiff(
@@ -344,10 +346,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _show(value: Any) -> str:
@@ -470,36 +468,22 @@ def managed_policies(template: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield name, _show(arn)
 
 
-def _is_wildcard_action(action: str) -> bool:
-    return "*" in action or action.startswith("NotAction ")
+# --------------------------------------------------------------------------- security rules
 
 
-def _is_wildcard_resource(resource: str) -> bool:
-    return resource == "*" or resource.startswith("NotResource ")
+def _rule_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
+    """The security rules' findings that appear in the new template (warnings) or are gone (info).
 
-
-def _iam_security(iam: Iterable[IamGrant], managed: Iterable[ManagedPolicyChange]) -> list[SecurityChange]:
-    out: list[SecurityChange] = []
-    for kind in (ADDED, REMOVED):
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for grant in iam:
-            if (grant.kind == kind and grant.effect == "Allow"
-                    and (_is_wildcard_action(grant.action) or _is_wildcard_resource(grant.resource))):
-                grouped.setdefault((grant.principal, grant.resource), []).append(grant.action)
-        for (principal, resource), actions in grouped.items():
-            what = f"{', '.join(actions)} on {resource}"
-            if kind == ADDED:
-                out.append(SecurityChange(WARNING, f"IAM wildcard: {principal} now allows {what}", principal))
-            else:
-                out.append(SecurityChange(INFO, f"IAM wildcard removed: {principal} no longer allows {what}", principal))
-    for change in managed:
-        if BROAD_MANAGED_POLICY.search(change.arn):
-            if change.kind == ADDED:
-                out.append(SecurityChange(WARNING, f"broad managed policy {change.arn} attached to {change.principal}",
-                                          change.principal))
-            else:
-                out.append(SecurityChange(INFO, f"broad managed policy {change.arn} detached from {change.principal}",
-                                          change.principal))
+    A finding is the same in both when its rule, resource and message are; when a resource keeps a
+    finding of the same rule with another message, only the new message is shown (a warning)."""
+    old_f, new_f = check_template(old_t), check_template(new_t)
+    old_keys = {(f.rule, f.resource, f.message) for f in old_f}
+    new_keys = {(f.rule, f.resource, f.message) for f in new_f}
+    still = {(f.rule, f.resource) for f in new_f}
+    out = [SecurityChange(WARNING, f"new {f.rule}: {f.message}", f.resource, f.rule, f.fix)
+           for f in new_f if (f.rule, f.resource, f.message) not in old_keys]
+    out += [SecurityChange(INFO, f"resolved {f.rule}: {f.message}", f.resource, f.rule)
+            for f in old_f if (f.rule, f.resource, f.message) not in new_keys and (f.rule, f.resource) not in still]
     return out
 
 
@@ -575,151 +559,16 @@ def _ingress_rules(template: Mapping[str, Any]) -> set[_Ingress]:
 
 
 def _ingress_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
+    """Ingress opened or closed from private networks, security groups and prefix lists (info); rules
+    reachable from public addresses are the security rules' (E9101, W9114) and show as their findings."""
     old_rules, new_rules = _ingress_rules(old_t), _ingress_rules(new_t)
     out: list[SecurityChange] = []
     for rule in sorted(new_rules - old_rules):
-        where = f"the internet ({rule.source})" if rule.world else rule.source
-        severity = WARNING if rule.public else INFO
-        out.append(SecurityChange(severity, f"ingress opened: {rule.ports()} from {where} on {rule.group}", rule.group))
+        if not rule.public:
+            out.append(SecurityChange(INFO, f"ingress opened: {rule.ports()} from {rule.source} on {rule.group}", rule.group))
     for rule in sorted(old_rules - new_rules):
-        where = f"the internet ({rule.source})" if rule.world else rule.source
-        out.append(SecurityChange(INFO, f"ingress closed: {rule.ports()} from {where} on {rule.group}", rule.group))
-    return out
-
-
-# --------------------------------------------------------------------------- storage and buckets
-
-
-def _volumes(template: Mapping[str, Any]) -> dict[str, bool]:
-    """Every EBS volume or block device mapping -> encrypted?"""
-    out: dict[str, bool] = {}
-
-    def mappings(owner: str, value: Any) -> None:
-        for i, mapping in enumerate(_as_list(value)):
-            if isinstance(mapping, dict) and "Ebs" in mapping:
-                ebs = mapping["Ebs"] if isinstance(mapping["Ebs"], dict) else {}
-                out[f"{owner} {_show(mapping.get('DeviceName', f'#{i}'))}"] = _is_true(ebs.get("Encrypted"))
-
-    for name, res in _resources(template, "AWS::EC2::Volume").items():
-        out[f"volume {name}"] = _is_true(_props(res).get("Encrypted"))
-    for name, res in _resources(template, "AWS::EC2::Instance").items():
-        mappings(name, _props(res).get("BlockDeviceMappings"))
-    for name, res in _resources(template, "AWS::EC2::LaunchTemplate").items():
-        data = _props(res).get("LaunchTemplateData")
-        if isinstance(data, dict):
-            mappings(name, data.get("BlockDeviceMappings"))
-    return out
-
-
-def _ebs_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
-    old_v, new_v = _volumes(old_t), _volumes(new_t)
-    out: list[SecurityChange] = []
-    for where, encrypted in sorted(new_v.items()):
-        owner = where.split(" ")[-1] if where.startswith("volume ") else where.split(" ")[0]
-        if where not in old_v:
-            if not encrypted:
-                out.append(SecurityChange(WARNING, f"EBS encryption: new unencrypted volume {where}", owner))
-        elif old_v[where] and not encrypted:
-            out.append(SecurityChange(WARNING, f"EBS encryption turned off for {where}", owner))
-        elif not old_v[where] and encrypted:
-            out.append(SecurityChange(INFO, f"EBS encryption turned on for {where}", owner))
-    return out
-
-
-def _buckets(template: Mapping[str, Any]) -> dict[str, tuple[bool, frozenset[str]]]:
-    """Bucket -> (default encryption declared, public access block settings that are true)."""
-    out: dict[str, tuple[bool, frozenset[str]]] = {}
-    for name, res in _resources(template, "AWS::S3::Bucket").items():
-        props = _props(res)
-        config = props.get("BucketEncryption")
-        encrypted = bool(isinstance(config, dict) and config.get("ServerSideEncryptionConfiguration"))
-        block = props.get("PublicAccessBlockConfiguration")
-        settings = frozenset(s for s in PUBLIC_ACCESS_SETTINGS if isinstance(block, dict) and _is_true(block.get(s)))
-        out[name] = (encrypted, settings)
-    return out
-
-
-def _bucket_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
-    old_b, new_b = _buckets(old_t), _buckets(new_t)
-    every = frozenset(PUBLIC_ACCESS_SETTINGS)
-    out: list[SecurityChange] = []
-    for name, (encrypted, settings) in sorted(new_b.items()):
-        if name not in old_b:
-            if not encrypted:
-                out.append(SecurityChange(WARNING, f"new bucket {name} has no default encryption", name))
-            if settings != every:
-                out.append(SecurityChange(WARNING, f"new bucket {name} does not block public access "
-                                                   f"({', '.join(s for s in PUBLIC_ACCESS_SETTINGS if s not in settings)} not true)", name))
-            continue
-        was_encrypted, old_settings = old_b[name]
-        if was_encrypted and not encrypted:
-            out.append(SecurityChange(WARNING, f"bucket encryption removed from {name}", name))
-        elif encrypted and not was_encrypted:
-            out.append(SecurityChange(INFO, f"bucket encryption added to {name}", name))
-        lost = [s for s in PUBLIC_ACCESS_SETTINGS if s in old_settings and s not in settings]
-        gained = [s for s in PUBLIC_ACCESS_SETTINGS if s in settings and s not in old_settings]
-        if lost:
-            what = "public access block removed from" if not settings else f"public access block weakened ({', '.join(lost)} no longer true) on"
-            out.append(SecurityChange(WARNING, f"{what} {name}", name))
-        if gained:
-            what = "public access block added to" if settings == every and not old_settings else f"public access block strengthened ({', '.join(gained)} now true) on"
-            out.append(SecurityChange(INFO, f"{what} {name}", name))
-    return out
-
-
-# --------------------------------------------------------------------------- instance metadata and images
-
-
-def _http_tokens(template: Mapping[str, Any]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name, res in _resources(template, "AWS::EC2::LaunchTemplate").items():
-        data = _props(res).get("LaunchTemplateData")
-        options = data.get("MetadataOptions") if isinstance(data, dict) else None
-        tokens = options.get("HttpTokens") if isinstance(options, dict) else None
-        out[name] = None if tokens is None else _show(tokens)
-    return out
-
-
-def _imds_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
-    old_l, new_l = _http_tokens(old_t), _http_tokens(new_t)
-    out: list[SecurityChange] = []
-    for name, tokens in sorted(new_l.items()):
-        shown = tokens or "(unset, defaults to optional)"
-        if name not in old_l:
-            if tokens != "required":
-                out.append(SecurityChange(WARNING, f"IMDSv2 not required by new launch template {name} (HttpTokens {shown})", name))
-            continue
-        before = old_l[name]
-        if before == tokens:
-            continue
-        message = f"{name} HttpTokens {before or '(unset)'} -> {shown}"
-        if before == "required":
-            out.append(SecurityChange(WARNING, f"IMDSv2 no longer required: {message}", name))
-        elif tokens == "required":
-            out.append(SecurityChange(INFO, f"IMDSv2 now required: {message}", name))
-        else:
-            out.append(SecurityChange(INFO, f"IMDS setting changed: {message}", name))
-    return out
-
-
-def _amis(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """(location, ami id) for every hard-coded AMI id anywhere in the template."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _amis(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _amis(item, f"{path}[{i}]")
-    elif isinstance(value, str) and AMI_ID.match(value):
-        yield path, value
-
-
-def _ami_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
-    old_a, new_a = set(_amis(old_t)), set(_amis(new_t))
-    out = [SecurityChange(WARNING, f"hard-coded AMI {ami} appears at {where} (use an AWS public SSM parameter)",
-                          where.split(".")[1] if where.startswith("Resources.") else where)
-           for where, ami in sorted(new_a - old_a)]
-    out += [SecurityChange(INFO, f"hard-coded AMI {ami} removed from {where}", None) for where, ami in sorted(old_a - new_a)]
+        if not rule.public:
+            out.append(SecurityChange(INFO, f"ingress closed: {rule.ports()} from {rule.source} on {rule.group}", rule.group))
     return out
 
 

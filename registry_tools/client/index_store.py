@@ -8,7 +8,8 @@
 - a new index is verified (``trust_policy.check_index``: signature, no
   rollback below the highest serial seen, not expired) before it replaces the
   cache, written atomically;
-- a network failure falls back to the last verified index, with a notice.
+- a network failure, or a download that misses its deadline or minimum rate
+  (a stalled server), falls back to the last verified index, with a notice.
 The cache lives in ``$ARW_HOME/cache/registries/<name>/``; ``meta.json``
 keeps the validators, the fetch time, the highest serial seen and the digest
 of the verified index (so a cached file that changed is not used).
@@ -28,11 +29,14 @@ from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_i
 from registry_tools.clock import is_fresh
 from registry_tools.config import LIMITS, state_dir
 from registry_tools.fetch.dist import index_url
-from registry_tools.fetch.http import Fetcher, FetchError, join_url
+from registry_tools.fetch.http import Fetcher, FetchError, FetchSettings
+from registry_tools.fetch.urls import release_url
 from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
 from registry_tools.timefmt import format_utc, parse_utc
 
-NOTICE_PREFIX = {"note": "note", "expired": "warning", "failed": "warning"}  # how each kind of notice is shown
+NOTICE_PREFIX = {"note": "note", "expired": "warning", "failed": "warning",  # how each kind of notice is shown
+                 "insecure": "warning"}
+ALWAYS_SHOWN = ("failed", "insecure")  # notices printed even beside --json output (on stderr)
 
 
 class RegistryError(Exception):
@@ -46,6 +50,7 @@ class LoadedIndex:
     source: str  # "network", "not-modified", "cache" or "fallback"
     digest: str  # sha256 of the index file, as cached
     notice: str | None = None
+    fetch: FetchSettings = FetchSettings()  # how its archives are downloaded (deadline, rate, require_https)
 
     @property
     def index(self) -> dict:
@@ -87,20 +92,21 @@ class _Cache:
     def store(self, data: bytes, signature: bytes, meta: dict) -> str:
         """Cache *data* (verified) and its signature; its sha256."""
         digest = hashlib.sha256(data).hexdigest()
-        atomic_write_bytes(self.dir / (INDEX_JSON + self.suffix), signature)
-        atomic_write_bytes(self.dir / INDEX_JSON, data)
-        atomic_write_text(self.dir / "meta.json", json.dumps({**meta, "sha256": digest}))
+        atomic_write_bytes(self.dir / (INDEX_JSON + self.suffix), signature, 0o600)
+        atomic_write_bytes(self.dir / INDEX_JSON, data, 0o600)
+        atomic_write_text(self.dir / "meta.json", json.dumps({**meta, "sha256": digest}), 0o600)
         return digest
 
     def touch(self, meta: dict, **changes) -> dict:
         updated = {**meta, **changes}
-        atomic_write_text(self.dir / "meta.json", json.dumps(updated))
+        atomic_write_text(self.dir / "meta.json", json.dumps(updated), 0o600)
         return updated
 
 
 def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offline: bool = False,
                allow_expired: bool = False, interval_hours: float = 24.0, fetcher: Fetcher | None = None) -> LoadedIndex:
     """The verified index of *registry* as of *now* (expiry, cache age)."""
+    fetcher = fetcher or Fetcher()
     cache = _Cache(registry)
     meta = cache.meta()
     cached = cache.read(meta)
@@ -110,7 +116,7 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
     def from_cache(source: str, notice: str | None = None) -> LoadedIndex:
         data, signature = cached
         trusted = _check(registry, data, signature, highest, now, allow_expired)
-        return LoadedIndex(registry, trusted, source, meta["sha256"], notice)
+        return LoadedIndex(registry, trusted, source, meta["sha256"], notice, fetcher.settings)
 
     fresh = fetched_at is not None and is_fresh(fetched_at, now, timedelta(hours=interval_hours))
     if cached and ((offline and registry.is_remote) or (fresh and not refresh)):
@@ -119,7 +125,6 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
         raise RegistryError(f"registry {registry.name}: no cached index and --offline forbids fetching "
                           f"{index_location(registry)}")
 
-    fetcher = fetcher or Fetcher()
     url = index_location(registry)
     try:
         response = fetcher.get(url, LIMITS.max_index_bytes,
@@ -140,7 +145,7 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
         "etag": response.etag, "last_modified": response.last_modified, "fetched_at": format_utc(now),
         "serial": trusted.serial, "highest_serial": max(trusted.serial, highest or 0), "url": url,
     })
-    return LoadedIndex(registry, trusted, "network", digest)
+    return LoadedIndex(registry, trusted, "network", digest, fetch=fetcher.settings)
 
 
 def _check(registry: Registry, data: bytes, signature: bytes, highest: int | None, now: datetime,
@@ -152,8 +157,20 @@ def _check(registry: Registry, data: bytes, signature: bytes, highest: int | Non
         raise RegistryError(str(exc)) from None
 
 
-def archive_url(loaded: LoadedIndex, release: dict) -> str:
-    return join_url(loaded.index_url(), release["download_url"])
+@dataclass(frozen=True)
+class ReleaseUrls:
+    archive: str
+    signature: str | None  # None: the release is not signed
+
+
+def release_urls(loaded: LoadedIndex, release: dict) -> ReleaseUrls:
+    """Where a release's archive and signature are, by the one rule for URLs from a signed index
+    (``fetch.urls.release_url``): https:// or http:// for a remote registry, resolved against its
+    index; paths inside the registry's directory only for a local one. ``FetchError`` otherwise."""
+    base = loaded.index_url()
+    signature = release.get("signature_url")
+    return ReleaseUrls(release_url(base, release.get("download_url"), field="download_url"),
+                       release_url(base, signature, field="signature_url") if signature else None)
 
 
 def load_registries(registry_name: str | None, *, now: datetime, refresh: bool = False, offline: bool = False,
@@ -174,10 +191,11 @@ def load_registries(registry_name: str | None, *, now: datetime, refresh: bool =
     if not registries:
         raise RegistryError("no registries configured; add one with: aws-research-wizard config registries add NAME LOCATION ...")
     loaded, failures = [], []
+    fetcher = Fetcher(config.fetch_settings())
     for registry in registries:
         try:
             item = load_index(registry, now=now, refresh=refresh, offline=offline, allow_expired=allow_expired,
-                              interval_hours=config.update_interval_hours)
+                              interval_hours=config.update_interval_hours, fetcher=fetcher)
         except RegistryError as exc:
             failures.append(str(exc))
             continue

@@ -8,24 +8,52 @@ the registry's trust anchor -> extract into a staging directory under
 (name and version must match) -> write the receipt -> rename into
 ``$ARW_HOME/domains/NAME/VERSION``. Any failure removes the staging files and
 leaves an existing install untouched. One error type: ``InstallError``.
+
+The swap, crash- and concurrency-safe: ``fsutil.replace_dir`` renames the installed
+``VERSION`` to ``.VERSION-old-PID``, the staging directory to ``VERSION``, then removes the
+old one. Every swap of one version holds its lock (``domains/.locks/NAME@VERSION.lock``,
+held for the renames only, not the download), so concurrent installs of one version take
+turns and each succeeds. Holding the lock, an install first repairs what a killed swap left
+(``fsutil.recover_dir``): no ``VERSION`` but a ``.VERSION-old-PID`` means the kill fell
+between the renames, and that previous install is renamed back; any other leftover is the
+remains of a finished swap and is removed. ``installed()`` (``config list``, ``deploy``,
+``update``) does the same for every version with leftovers whose lock is free (a held one is a
+swap under way) and lists only ``NAME/VERSION`` directories whose receipt names them, never a
+hidden leftover. So after a kill at any instant the next command finds the old or the new
+install. Killed downloads and extractions are ``tmp/install-PID-*`` directories, removed by the
+next install once that process is gone. Modes (``fsutil``): ``domains/`` holds published
+content (0755/0644); its locks, ``tmp/`` and ``$ARW_HOME`` itself are private (0700/0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 from registry_tools.client.catalog import Catalog, CatalogEntry
-from registry_tools.client.index_store import LoadedIndex, archive_url
+from registry_tools.client.index_store import LoadedIndex, release_urls
 from registry_tools.config import LIMITS, state_dir
-from registry_tools.fetch.http import Fetcher, FetchError, join_url
-from registry_tools.fsutil import pid_alive, replace_dir
+from registry_tools.fetch.http import Fetcher, FetchError
+from registry_tools.fsutil import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    SHARED_DIR,
+    SHARED_FILE,
+    atomic_write_text,
+    make_dirs,
+    pid_alive,
+    recover_dir,
+    replace_dir,
+)
 from registry_tools.packs.semver import Version, highest_stable
 from registry_tools.timefmt import format_utc
 
@@ -33,6 +61,9 @@ RECEIPT = ".arw-receipt.json"
 MAX_ENTRIES = 200
 MAX_EXPANSION_RATIO = 200.0
 MAX_EXTRACTED_BYTES = 64 * 1024 * 1024
+_PACK_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+LOCKS_DIR = ".locks"  # under domains/; hidden like every name installed() skips
+LOCK_TIMEOUT_S = 120.0  # a swap takes milliseconds: this long means a stopped process holds the lock
 
 
 class InstallError(Exception):
@@ -51,6 +82,7 @@ class Receipt:
     trust: str
     installed_at: str
     files: dict[str, str] | None = None  # relative path -> sha256 of what was installed
+    allowed_insecure: list[str] | None = None  # security rules the user allowed (--allow-insecure) that matched
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,13 +104,86 @@ def read_receipt(version_dir: Path) -> Receipt | None:
 
 
 def installed() -> list[Receipt]:
+    """Every installed pack version, by name then version: the ``NAME/VERSION`` directories whose
+    receipt names them. What killed swaps left is repaired first (when no swap of that version is
+    under way) and never listed."""
     found = []
     root = domains_dir()
-    for receipt_path in sorted(root.glob(f"*/*/{RECEIPT}")) if root.is_dir() else []:
-        receipt = read_receipt(receipt_path.parent)
-        if receipt:
-            found.append(receipt)
+    for name in _visible(root):
+        pack_dir = root / name
+        for version in sorted({_leftover_version(path.name) for path in _leftovers(pack_dir)}):
+            _recover(name, version)
+        for version in _visible(pack_dir):
+            receipt = read_receipt(pack_dir / version)
+            if receipt and (receipt.name, receipt.version) == (name, version):
+                found.append(receipt)
     return found
+
+
+def _visible(directory: Path) -> list[str]:
+    """The entries of *directory* that are not hidden (swap leftovers, locks and temp files are)."""
+    try:
+        return sorted(entry for entry in os.listdir(directory) if not entry.startswith("."))
+    except OSError:  # missing, or not a directory
+        return []
+
+
+def _leftovers(pack_dir: Path) -> list[Path]:
+    try:
+        return [pack_dir / entry for entry in os.listdir(pack_dir) if _leftover_version(entry)]
+    except OSError:
+        return []
+
+
+def _leftover_version(entry: str) -> str | None:
+    """VERSION for ``.VERSION-old-PID`` (what ``fsutil.replace_dir`` names a replaced directory), else None."""
+    version, mark, pid = entry.rpartition("-old-")
+    return version[1:] if mark and version.startswith(".") and len(version) > 1 and pid.isdigit() else None
+
+
+def _lock(name: str, version: str, timeout: float):
+    """The lock every swap of NAME/VERSION holds (``filelock.FileLock``; mode 0600 in a 0700 directory)."""
+    from filelock import FileLock
+
+    locks = make_dirs(_domains_subdir() / LOCKS_DIR, PRIVATE_DIR)
+    return FileLock(str(locks / f"{name}@{version}.lock"), timeout=timeout, mode=PRIVATE_FILE)
+
+
+def _domains_subdir(*parts: str) -> Path:
+    """``domains/PARTS``, made if missing: ``$ARW_HOME`` private, the install tree 0755."""
+    make_dirs(state_dir(), PRIVATE_DIR)
+    return make_dirs(domains_dir().joinpath(*parts), SHARED_DIR)
+
+
+def _recover(name: str, version: str) -> None:
+    """Repair what killed swaps of NAME/VERSION left (see the module docstring), unless another
+    process holds the version's lock (a swap under way: it removes its own leftover)."""
+    from filelock import Timeout
+
+    # OSError: a read-only state directory; list what is there
+    with contextlib.suppress(Timeout, OSError), _lock(name, version, 0):
+        recover_dir(installed_dir(name, version), complete=_has_receipt)
+
+
+def _has_receipt(version_dir: Path) -> bool:
+    return read_receipt(version_dir) is not None
+
+
+def _swap_in(staging: Path, name: str, version: str) -> None:
+    """Replace NAME/VERSION by *staging*, holding the version's lock, after repairing killed swaps."""
+    from filelock import Timeout
+
+    target = installed_dir(name, version)
+    try:
+        with _lock(name, version, LOCK_TIMEOUT_S):
+            recover_dir(target, complete=_has_receipt)
+            replace_dir(staging, target)
+    except Timeout:
+        raise InstallError(f"{name} {version}: another aws-research-wizard process has been installing this "
+                           f"version for more than {LOCK_TIMEOUT_S:.0f} s; try again when it has finished") from None
+    except OSError as exc:
+        raise InstallError(f"{name} {version}: cannot move the new install into {target}: "
+                           f"{exc.strerror or exc}") from None
 
 
 def file_digests(version_dir: Path) -> dict[str, str]:
@@ -115,13 +220,17 @@ def resolve(entry: CatalogEntry, requested: str | None) -> str:
 
 
 def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: str | None, *, now: datetime,
-            fetcher: Fetcher | None = None, expected_sha256: str | None = None) -> Receipt:
+            fetcher: Fetcher | None = None, expected_sha256: str | None = None, allow_insecure: Iterable[str] = (),
+            warn: Callable[[str], None] = lambda line: None) -> Receipt:
     """Install *name* (``requested``: a version, a constraint or None for the highest stable);
-    the receipt records *now* as the install time."""
+    the receipt records *now* as the install time. The template must pass the security policy
+    (``client.policy``) unless its findings' rules are in *allow_insecure*; *warn* hears the rest."""
     entry = catalog.get(name)
     if entry is None:
         raise InstallError(f"no pack named {name!r} in the configured registries")
     version = resolve(entry, requested)
+    if not _PACK_NAME.fullmatch(name):  # it becomes a directory name: never a path (the pack schema's pattern)
+        raise InstallError(f"registry {entry.registry} offers a pack named {name!r}, which is not a pack name")
     release = entry.entry["releases"][version]
     index = next(item for item in loaded if item.registry.name == entry.registry)
     checksum = str(release.get("checksum", ""))
@@ -133,14 +242,17 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
                            f"now serves {want}; refusing (unpin it to accept the new archive)")
     declared = int(release.get("size") or LIMITS.max_archive_bytes)
     cap = min(declared, LIMITS.max_archive_bytes)
-    fetcher = fetcher or Fetcher()
-    target = installed_dir(name, version)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        urls = release_urls(index, release)  # the one rule for where an index may point: nothing is read yet
+    except FetchError as exc:
+        raise InstallError(f"{name} {version} (registry {entry.registry}): refused: {exc}") from None
+    fetcher = fetcher or Fetcher(index.fetch)
+    _domains_subdir(name)
     work = _work_dir()
     try:
         archive = work / "pack.tar.gz"
         try:
-            fetcher.download(archive_url(index, release), archive, cap)
+            fetcher.download(urls.archive, archive, cap)  # the partial file is removed when it fails
         except FetchError as exc:
             raise InstallError(f"{name} {version} (registry {entry.registry}): download failed: {exc}") from None
         data = archive.read_bytes()
@@ -148,14 +260,16 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
         if got != want:
             raise InstallError(f"{name} {version} (registry {entry.registry}): checksum mismatch: the index says "
                                f"sha256 {want}, the download is {got}")
-        signer = _verify_signature(index, release, data, name, version, fetcher, work)
+        signer = _verify_signature(index, urls.signature, data, name, version, fetcher, work)
         staging = work / "pack"
         _extract(archive, staging, f"{name}-{version}")
-        _check_pack(staging, name, version)
+        template = _check_pack(staging, name, version)
+        verdict = _security(staging / template, f"{name} {version}", allow_insecure, warn)
         receipt = Receipt(name, version, got, len(data), signer, entry.registry, index.registry.location,
-                          entry.trust, format_utc(now), file_digests(staging))
-        (staging / RECEIPT).write_text(json.dumps(receipt.to_dict(), indent=2) + "\n", encoding="utf-8")
-        replace_dir(staging, target)
+                          entry.trust, format_utc(now), file_digests(staging),
+                          list(verdict.allowed_rules) or None)
+        atomic_write_text(staging / RECEIPT, json.dumps(receipt.to_dict(), indent=2) + "\n", SHARED_FILE)
+        _swap_in(staging, name, version)
         return receipt
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -164,8 +278,7 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
 def _work_dir() -> Path:
     """A private scratch directory on the same file system as the installs; leftovers of
     killed installs (their process is gone) are swept first."""
-    tmp = state_dir() / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp = make_dirs(state_dir() / "tmp", PRIVATE_DIR)
     for stale in tmp.glob("install-*"):
         pid = stale.name.split("-")[1]
         if pid.isdigit() and not pid_alive(int(pid)):
@@ -173,16 +286,15 @@ def _work_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix=f"install-{os.getpid()}-", dir=tmp))
 
 
-def _verify_signature(index: LoadedIndex, release: dict, data: bytes, name: str, version: str,
+def _verify_signature(index: LoadedIndex, signature_url: str | None, data: bytes, name: str, version: str,
                       fetcher: Fetcher, work: Path) -> str:
     from registry_tools.signing.interface import SignatureError
 
-    signature_url = release.get("signature_url")
     where = f"{name} {version} (registry {index.registry.name})"
     if not signature_url:
         raise InstallError(f"{where}: the archive is not signed; refusing to install")
     try:
-        signature = fetcher.download(join_url(index.index_url(), signature_url), work / "signature",
+        signature = fetcher.download(signature_url, work / "signature",
                                      LIMITS.max_signature_bytes).read_bytes()
     except FetchError as exc:
         raise InstallError(f"{where}: cannot fetch the signature: {exc}") from None
@@ -202,10 +314,29 @@ def _extract(archive: Path, dest: Path, prefix: str) -> None:
         raise InstallError(f"{prefix}: unsafe archive: {exc}") from None
 
 
-def _check_pack(staging: Path, name: str, version: str) -> None:
-    """The archive must hold the pack it was published as, with its files. Its content passed
-    validation when the registry was built and is covered by the signature just verified, so
-    the JSON Schema is not run again here (``config validate NAME`` runs it, as does deploy)."""
+def _security(template_path: Path, what: str, allow: Iterable[str], warn: Callable[[str], None]):
+    """The security policy's verdict on the template (refused: ``InstallError``)."""
+    from registry_tools.client import policy
+
+    try:
+        template = json.loads(template_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InstallError(f"{what}: the template {template_path.name} is not JSON ({exc})") from None
+    verdict = policy.judge(template, allow)
+    try:
+        policy.enforce(verdict, what, "install")
+    except policy.InsecurePack as exc:
+        raise InstallError(str(exc)) from None
+    for line in policy.warnings_of(verdict, what):
+        warn(line)
+    return verdict
+
+
+def _check_pack(staging: Path, name: str, version: str) -> str:
+    """The archive must hold the pack it was published as, with its files; its template's file name.
+    Its content passed validation when the registry was built and is covered by the signature just
+    verified, so the JSON Schema is not run again here (``config validate NAME`` runs it, as does
+    deploy); the security rules are (``_security``): a signature is not a security review."""
     import yaml
 
     from registry_tools.packs.files import PACK_FILE, README_FILE
@@ -223,3 +354,4 @@ def _check_pack(staging: Path, name: str, version: str) -> None:
     missing = [f for f in (README_FILE, str(template)) if not (staging / f).is_file()]
     if missing:
         raise InstallError(f"{name} {version}: the archive lacks {', '.join(missing)}")
+    return str(template)

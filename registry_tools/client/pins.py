@@ -27,6 +27,16 @@ class Pin:
     sha256: str
 
 
+def holding(name: str, requested: str | None, purpose: str = "install") -> Pin | None:
+    """The pin on *name* (None: not pinned); ``PinsError`` when *requested* asks for another version
+    (install and deploy refuse it the same way)."""
+    pin = load().get(name)
+    if pin and requested and requested != pin.version:
+        raise PinsError(f"{name} is pinned at {pin.version}; unpin it to {purpose} {requested} "
+                        f"(aws-research-wizard config unpin {name})")
+    return pin
+
+
 def pins_path() -> Path:
     return state_dir() / PINS_FILE
 
@@ -55,15 +65,17 @@ def save(pins: dict[str, Pin]) -> None:
     from registry_tools.fsutil import atomic_write_text
 
     body = {p.name: {"version": p.version, "sha256": p.sha256} for p in sorted(pins.values(), key=lambda p: p.name)}
-    atomic_write_text(pins_path(), "# packs held at one version and archive digest\n" + yaml.safe_dump(body))
+    atomic_write_text(pins_path(), "# packs held at one version and archive digest\n" + yaml.safe_dump(body), mode=0o600)
 
 
 def _locked(change):
     from filelock import FileLock
 
+    from registry_tools.fsutil import make_dirs
+
     path = pins_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=30):
+    make_dirs(path.parent)  # 0700, whatever the umask (registry_tools.fsutil)
+    with FileLock(str(path) + ".lock", timeout=30, mode=0o600):
         pins = load()
         result = change(pins)
         save(pins)

@@ -87,7 +87,7 @@ def save(selection: str, config_text: str | None, interval_hours: float, sources
     header = {**snap, "size": index.size, "config": config_text, "interval_hours": interval_hours,
               "sources": states, "registries": names, "text_bytes": [len(t) for t in encoded]}
     body = b"".join(encoded) + b"".join(a.tobytes() for a in arrays)
-    atomic_write_bytes(Path(_snapshot_path(selection)), MAGIC + json.dumps(header).encode() + b"\n" + body)
+    atomic_write_bytes(Path(_snapshot_path(selection)), MAGIC + json.dumps(header).encode() + b"\n" + body, 0o600)
     return True
 
 

@@ -11,6 +11,8 @@ and unknown profiles say what to run to fix them.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,59 +53,71 @@ class Target:
 
 
 def profile_region(profile: str | None) -> str | None:
-    """The region AWS tools would use for *profile* (None: the default chain): ``AWS_REGION``,
-    ``AWS_DEFAULT_REGION``, then the profile's ``region`` in the AWS config file; None when unset."""
+    """The region AWS tools would use for *profile* (None: the default chain, which reads AWS_PROFILE):
+    ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the profile's ``region`` in the AWS config file; None
+    when unset."""
     import os
 
     if os.environ.get("AWS_REGION"):
         return os.environ["AWS_REGION"]
     import boto3
-    from botocore.exceptions import ProfileNotFound
 
-    try:
+    with aws_errors():
         return boto3.Session(profile_name=profile).region_name
-    except ProfileNotFound:
-        raise AwsError(_no_profile(profile), "ProfileNotFound") from None
-
-
-def _no_profile(profile: str | None) -> str:
-    return (f"the AWS profile {profile!r} is not configured on this machine: create it with "
-            f"`aws configure --profile {profile}` or `aws configure sso --profile {profile}`, or choose another "
-            "with --profile NAME")
 
 
 class Clients:
+    """One boto3 session for *target* and one client per service. Creating either can fail (an unknown
+    profile, a broken credential_process or role chain): that is an ``AwsError`` too."""
+
     def __init__(self, target: Target):
         import boto3
         from botocore.config import Config
-        from botocore.exceptions import ProfileNotFound
 
         self.target = target
-        if target.sandbox:
-            session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=target.region)
-        else:
-            try:
+        with aws_errors():
+            if target.sandbox:
+                session = _plain_session(target.region)
+            else:
                 session = boto3.Session(profile_name=target.profile, region_name=target.region)
-            except ProfileNotFound:
-                raise AwsError(_no_profile(target.profile), "ProfileNotFound") from None
         if target.endpoint_url:
             config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-        else:
-            config = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=60)
+        else:  # AWS itself: never an AWS_ENDPOINT_URL left in the environment (say, by `sandbox env`)
+            config = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=60,
+                            ignore_configured_endpoint_urls=True)
         self._session, self._config, self._clients = session, config, {}
 
     def __call__(self, service: str):
         if service not in self._clients:
-            self._clients[service] = self._session.client(service, endpoint_url=self.target.endpoint_url, config=self._config)
+            with aws_errors():
+                self._clients[service] = self._session.client(service, endpoint_url=self.target.endpoint_url,
+                                                              config=self._config)
         return self._clients[service]
 
 
+def _plain_session(region: str):
+    """A session with the sandbox's fixed test credentials that reads no AWS profile or config file."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    core.set_credentials("testing", "testing")
+    return boto3.Session(botocore_session=core, region_name=region)
+
+
 def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    with aws_errors():
+        return fn(**kwargs)
+
+
+@contextlib.contextmanager
+def aws_errors():
+    """Every boto/botocore failure inside becomes an ``AwsError`` whose message says what to do."""
     from botocore import exceptions
     from botocore.parsers import ResponseParserError
 
     try:
-        return fn(**kwargs)
+        yield
     except exceptions.ClientError as exc:
         error = exc.response.get("Error", {})
         code = error.get("Code")
@@ -111,26 +125,32 @@ def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
         if code in REJECTED_CREDENTIALS:
             message += f" (AWS rejected the credentials; refresh them: {CREDENTIALS_HELP})"
         raise AwsError(message, code) from None
-    except (exceptions.NoCredentialsError, exceptions.PartialCredentialsError) as exc:
+    except (exceptions.NoCredentialsError, exceptions.PartialCredentialsError,
+            exceptions.CredentialRetrievalError) as exc:
         raise AwsError(f"{exc}: {CREDENTIALS_HELP}", "NoCredentials") from None
     except (exceptions.SSOTokenLoadError, exceptions.UnauthorizedSSOTokenError, exceptions.TokenRetrievalError,
             exceptions.SSOError) as exc:
         raise AwsError(f"the AWS SSO session is missing or has expired ({exc}): run `aws sso login` "
                        "(add --profile NAME for a named profile)", "SSOLogin") from None
     except exceptions.ProfileNotFound as exc:
-        raise AwsError(f"{exc}: create it with `aws configure --profile NAME` or choose another with --profile",
-                       "ProfileNotFound") from None
+        raise AwsError(no_profile(exc.kwargs.get("profile")), "ProfileNotFound") from None
     except ResponseParserError as exc:
         raise AwsError(not_an_aws_response(str(exc)), "InvalidResponse") from None
     except exceptions.BotoCoreError as exc:
-        raise AwsError(" ".join(str(exc).split())) from None
+        raise AwsError(f"{' '.join(str(exc).split())} ({CREDENTIALS_HELP})"
+                       if isinstance(exc, exceptions.InvalidConfigError) else " ".join(str(exc).split())) from None
+
+
+def no_profile(profile: str | None) -> str:
+    """The one message for an AWS profile this machine does not have."""
+    return (f"the AWS profile {profile!r} is not configured on this machine: create it with "
+            f"`aws configure --profile {profile}` or `aws configure sso --profile {profile}`, or choose another "
+            "with --profile NAME")
 
 
 def not_an_aws_response(detail: str) -> str:
     """botocore's "Unable to parse response ... Further retries may succeed:" plus a raw body, as one
     whole sentence: what the endpoint answered instead (an emulator's 500 page, a proxy's error)."""
-    import re
-
     title = re.search(r"<title>(.*?)</title>", detail, re.IGNORECASE | re.DOTALL)
     answered = " ".join(title.group(1).split()) if title else "a body that is not AWS XML or JSON"
     return f"the endpoint did not answer like AWS (it returned {answered})"
@@ -251,17 +271,39 @@ def set_instances_running(clients: Clients, instance_ids: list[str], running: bo
         sleep(poll_seconds)
 
 
+INSTANCE_ID = re.compile(r"\bi-[0-9a-f]+\b")
+
+
+def without_missing(fn, ids: list[str], key: str, **kwargs) -> tuple[list[dict], set[str]]:
+    """Call *fn* for *ids*; ids a NotFound error names are dropped and the call repeated.
+    Returns the items under *key* (all pages) and the ids EC2 does not know."""
+    missing: set[str] = set()
+    wanted = list(ids)
+    while wanted:
+        try:
+            items: list[dict] = []
+            token = None
+            while True:
+                page = call(fn, InstanceIds=wanted, **kwargs, **({"NextToken": token} if token else {}))
+                items.extend(page.get(key, []))
+                token = page.get("NextToken")
+                if not token:
+                    return items, missing
+        except AwsError as exc:
+            named = set(INSTANCE_ID.findall(str(exc))) & set(wanted)
+            if exc.code != "InvalidInstanceID.NotFound" or not named:
+                raise
+            missing |= named
+            wanted = [i for i in wanted if i not in named]
+    return [], missing
+
+
 def instance_states(clients: Clients, instance_ids: list[str]) -> dict[str, str]:
-    """instance id -> EC2 state name; instances EC2 no longer knows are ``terminated``."""
+    """instance id -> EC2 state name; instances EC2 no longer knows are ``terminated`` (only those)."""
     if not instance_ids:
         return {}
+    reservations, _ = without_missing(clients("ec2").describe_instances, list(instance_ids), "Reservations")
     states = {i: "terminated" for i in instance_ids}
-    try:
-        reservations = call(clients("ec2").describe_instances, InstanceIds=list(instance_ids))["Reservations"]
-    except AwsError as exc:
-        if exc.code == "InvalidInstanceID.NotFound":
-            return states
-        raise
     for reservation in reservations:
         for instance in reservation.get("Instances", []):
             states[instance["InstanceId"]] = instance.get("State", {}).get("Name", "unknown")

@@ -1,9 +1,11 @@
 """Copy a published registry (URL or directory) into a local dist layout, for verification or mirroring.
 
-Only what the index lists is fetched, each file under its size cap, into
-``packs/<name>-<version>.tar.gz`` (names are checked, so an index cannot
-write outside the destination). Nothing here decides trust: the caller
-verifies the result (``signing.dist_check.verify_dist``).
+Only what the index lists is fetched, each file under its size cap and
+deadline, into ``packs/<name>-<version>.tar.gz`` (names are checked, so an
+index cannot write outside the destination; where it may read from is
+``fetch.urls.release_url``'s decision: a remote index never names local
+files). Nothing here decides trust: the caller verifies the result
+(``signing.dist_check.verify_dist``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 
 from registry_tools.build.layout import ARCHIVE_RE, INDEX_JSON, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
 from registry_tools.config import LIMITS
-from registry_tools.fetch.http import Fetcher, FetchError, join_url
+from registry_tools.fetch.http import Fetcher, FetchError
+from registry_tools.fetch.urls import release_url
 
 
 def index_url(location: str) -> str:
@@ -45,12 +48,12 @@ def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None, nam
                 if not ARCHIVE_RE.match(file_name) or not isinstance(release, dict):
                     raise FetchError(f"{url} lists an invalid pack {name!r} version {version!r}")
                 target = dest / PACKS_DIR / file_name
-                fetcher.download(join_url(url, release["download_url"]), target, LIMITS.max_archive_bytes)
+                fetcher.download(release_url(url, release.get("download_url")), target, LIMITS.max_archive_bytes)
                 signature = release.get("signature_url")
                 if signature:
+                    signature_url = release_url(url, signature, field="signature_url")
                     suffix = next((s for s in SIGNATURE_SUFFIXES if signature.endswith(s)), None)
                     if suffix is None:
                         raise FetchError(f"{url}: unexpected signature file name {signature!r}")
-                    fetcher.download(join_url(url, signature), target.with_name(file_name + suffix),
-                                     LIMITS.max_signature_bytes)
+                    fetcher.download(signature_url, target.with_name(file_name + suffix), LIMITS.max_signature_bytes)
     return dest

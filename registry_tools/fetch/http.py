@@ -1,24 +1,37 @@
-"""Download files over HTTP(S) with httpx: timeouts, a small bounded retry, and size caps
-enforced while downloading (a server cannot make us store more than the cap).
+"""Download files over HTTP(S) with httpx: timeouts, a deadline and a minimum rate, a small bounded
+retry, and size caps enforced while downloading (a server cannot make us store more than the cap,
+nor keep us waiting past the deadline).
 
 ``Fetcher.download(url, dest, max_bytes)`` writes to a temporary file beside
 ``dest`` and renames it into place only when the whole body arrived within
-the cap. ``file://`` URLs and plain paths are read from disk with the same
-cap. One error type: ``FetchError``.
+the cap and the deadline (the partial file is removed otherwise). ``file://``
+URLs and plain paths are read from disk with the same cap, and only when they
+name a regular file (never a FIFO, device or directory). Which URLs a signed
+index may point at is decided before anything is fetched (``fetch.urls``).
+One error type: ``FetchError`` (``TooSlow`` when the deadline or the minimum
+rate was missed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import unquote, urlparse
 
 from registry_tools.config import LIMITS
 
 RETRY_STATUSES = {502, 503, 504}
+
+
+def _retried(httpx) -> tuple:
+    """The errors a download is tried again after (while its deadline allows)."""
+    return (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError)
 
 
 def import_httpx():
@@ -59,21 +72,20 @@ class FetchError(Exception):
     """A download failed, was refused, or exceeded its size cap."""
 
 
+class TooSlow(FetchError):
+    """A download missed its deadline or its minimum rate (a stalled or trickling server)."""
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     retries: int = 2
     backoff: float = 0.5
-
-
-def join_url(base: str, relative: str) -> str:
-    """Resolve *relative* against the URL (or directory path) of the index."""
-    if "://" in relative or relative.startswith("/"):
-        return relative
-    if "://" not in base:
-        return str(Path(base).parent / relative)
-    return urljoin(base, relative)
+    deadline: float = LIMITS.download_deadline_seconds  # seconds for the whole download, retries included
+    min_rate: float = LIMITS.download_min_bytes_per_second  # bytes/s over every rate_window (0: no minimum)
+    rate_window: float = LIMITS.download_rate_window_seconds
+    require_https: bool = False  # refuse plain http:// (redirects included) except to loopback hosts
 
 
 @dataclass(frozen=True)
@@ -88,10 +100,114 @@ def _local_path(parsed, url: str) -> Path:
     return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url)
 
 
+class _Watchdog:
+    """One download's deadline and minimum rate, watched from a thread. When either is missed it
+    shuts down the sockets of the download's client, so a read blocked on a silent server, or
+    one receiving a byte at a time (each of which would restart the read timeout), returns at
+    once; the downloading thread then raises ``TooSlow`` with ``reason``. Sockets are seen as
+    connections open (httpcore's ``trace`` request extension), so redirects, proxies and TLS are
+    covered; the bytes counted are the body's (``received``), so a server that trickles its
+    headers is stalled too."""
+
+    def __init__(self, settings: FetchSettings, sockets: list):
+        self.settings = settings
+        self.sockets = sockets  # the client's network streams, shared by its downloads
+        self.received = 0
+        self.reason: str | None = None
+        self.fired = threading.Event()
+        self._done = threading.Event()
+        self.started = time.monotonic()
+        threading.Thread(target=self._watch, name="arw-download-watchdog", daemon=True).start()
+
+    def trace(self, event: str, info: dict) -> None:
+        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):  # "connection.", "proxy." (tunnels)
+            stream = info.get("return_value")
+            if stream is not None:
+                self.sockets[:] = [s for s in self.sockets if _fileno(s) != -1] + [stream]
+                if self.fired.is_set():
+                    _shutdown(stream)
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait before a retry; ``TooSlow`` when the deadline passes first."""
+        if _wait(self.fired, seconds):
+            raise TooSlow(self.reason)
+
+    def _watch(self) -> None:
+        s = self.settings
+        deadline = self.started + s.deadline
+        window_start, window_bytes = self.started, 0
+        while True:
+            wake = min(deadline, window_start + s.rate_window) if s.min_rate > 0 else deadline
+            if _wait(self._done, max(wake - time.monotonic(), 0.0)):
+                return
+            now, got = time.monotonic(), self.received
+            if now >= deadline:
+                return self._fire(f"no complete answer within the {s.deadline:g}-second deadline "
+                                  f"({got:,} bytes received; download_deadline_seconds in config.yaml)")
+            if s.min_rate > 0 and now - window_start >= s.rate_window:
+                if got - window_bytes < s.min_rate * (now - window_start):
+                    return self._fire(f"stalled: {got - window_bytes:,} bytes in the last {now - window_start:.3g} s, "
+                                      f"below the minimum of {s.min_rate:,g} bytes/s "
+                                      "(download_min_bytes_per_second in config.yaml)")
+                window_start, window_bytes = now, got
+
+    def _fire(self, reason: str) -> None:
+        self.reason = reason
+        self.fired.set()
+        for stream in list(self.sockets):
+            _shutdown(stream)
+
+
+WAIT_STEP_S = 0.05
+
+
+def _wait(event: threading.Event, seconds: float) -> bool:
+    """``event.wait(seconds)`` in short sleeps. A timed wait on a lock hands the kernel an absolute
+    CLOCK_MONOTONIC deadline, which libfaketime (how CI moves the clock a year ahead) shifts for
+    Python but not for the kernel: the wait would never end; relative sleeps are unaffected."""
+    end = time.monotonic() + seconds
+    while not event.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(left, WAIT_STEP_S))
+    return True
+
+
+def _fileno(stream) -> int:
+    try:
+        return stream.get_extra_info("socket").fileno()
+    except (AttributeError, OSError):
+        return -1
+
+
+def _shutdown(stream) -> None:
+    """Shut a network stream's socket down (both directions) from another thread: a blocked read returns.
+    ``socket.socket.shutdown`` on a TLS socket acts on its file descriptor, not on the TLS session."""
+    import socket
+
+    with contextlib.suppress(AttributeError, TypeError, OSError):
+        socket.socket.shutdown(stream.get_extra_info("socket"), socket.SHUT_RDWR)
+
+
+def _refuse_plain_http(url) -> str | None:
+    """Why *url* (an ``httpx.URL``) may not be fetched under ``require_https``, or None."""
+    from registry_tools.fetch.urls import is_loopback_host
+
+    if url.scheme == "http" and not is_loopback_host(url.host):
+        return (f"{url}: plain HTTP to {url.host} refused: require_https is set in config.yaml "
+                "(https:// only, except on this machine)")
+    return None
+
+
 class Fetcher:
     def __init__(self, settings: FetchSettings = FetchSettings()):
         self.settings = settings
         self._client = None
+        self._sockets: list = []  # the client's open network streams (what a watchdog shuts down)
 
     def _http(self):
         if self._client is None:
@@ -99,11 +215,19 @@ class Fetcher:
 
             httpx = import_httpx()
             timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
+            hooks = {}
+            if self.settings.require_https:
+                def check(request):
+                    refusal = _refuse_plain_http(request.url)
+                    if refusal:
+                        raise FetchError(refusal)
+
+                hooks = {"request": [check]}  # every request, redirects included
             # Loading the CA bundle for TLS takes ~0.1 s: the HTTPS transport is made on the first
             # https:// request. Plain http:// (a loopback or intranet registry) never uses TLS, so its
             # transport needs no CA bundle; a redirect to https:// goes through the verifying one.
             self._client = httpx.Client(
-                timeout=timeout, follow_redirects=True, max_redirects=5,
+                timeout=timeout, follow_redirects=True, max_redirects=5, event_hooks=hooks,
                 headers={"User-Agent": f"aws-research-wizard/{__version__}"},
                 transport=_lazy_transport(httpx, httpx.HTTPTransport),
                 mounts={"http://": httpx.HTTPTransport(verify=False)})
@@ -138,6 +262,8 @@ class Fetcher:
 
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https"):
+            if parsed.scheme not in ("", "file"):
+                raise FetchError(f"{url}: unsupported URL scheme {parsed.scheme!r}")
             buffer = io.BytesIO()
             self._copy_local(_local_path(parsed, url), buffer, max_bytes)
             return Response(200, buffer.getvalue(), None, None)
@@ -152,11 +278,24 @@ class Fetcher:
                         response_headers.get("ETag"), response_headers.get("Last-Modified"))
 
     def _copy_local(self, path: Path, out, max_bytes: int) -> None:
+        """Copy a local regular file. Anything else (a FIFO, whose open or read would wait for a writer
+        forever; a device; a directory) is refused before it is opened; opened without blocking, the
+        file must still be the regular file that was checked."""
         try:
-            with open(path, "rb") as src:
-                data = src.read(max_bytes + 1)
+            before = os.stat(path)
+            if not stat.S_ISREG(before.st_mode):
+                raise FetchError(f"{path} is not a regular file; refusing to read it")
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
         except OSError as exc:
             raise FetchError(f"{path}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as src:
+            now = os.fstat(src.fileno())
+            if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+                raise FetchError(f"{path} changed while it was opened; refusing to read it")
+            try:
+                data = src.read(max_bytes + 1)
+            except OSError as exc:
+                raise FetchError(f"{path}: {exc.strerror}") from None
         if len(data) > max_bytes:
             raise FetchError(f"{path} is larger than the {max_bytes}-byte limit")
         out.write(data)
@@ -164,13 +303,33 @@ class Fetcher:
     def _download_http(self, url: str, out, max_bytes: int, *, headers: dict | None = None,
                        accept: tuple[int, ...] = (200,)):
         httpx = import_httpx()
+        if self.settings.require_https:
+            refusal = _refuse_plain_http(httpx.URL(url))
+            if refusal:
+                raise FetchError(refusal)
+        watchdog = _Watchdog(self.settings, self._sockets)
+        try:
+            return self._attempts(httpx, watchdog, url, out, max_bytes, headers or {}, accept)
+        except httpx.HTTPError as exc:
+            if watchdog.reason:  # the watchdog shut the sockets down: it says why
+                raise TooSlow(f"{url}: {watchdog.reason}") from None
+            if isinstance(exc, _retried(httpx)):
+                raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
+            raise FetchError(f"{url}: {exc}") from None
+        except TooSlow as exc:
+            raise TooSlow(f"{url}: {exc}") from None
+        finally:
+            watchdog.stop()
+
+    def _attempts(self, httpx, watchdog: _Watchdog, url: str, out, max_bytes: int, headers: dict,
+                  accept: tuple[int, ...]):
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._http().stream("GET", url, headers=headers or {}) as response:
+                with self._http().stream("GET", url, headers=headers, extensions={"trace": watchdog.trace}) as response:
                     if response.status_code in RETRY_STATUSES and attempt <= self.settings.retries:
-                        time.sleep(self.settings.backoff * attempt)
+                        watchdog.sleep(self.settings.backoff * attempt)
                         continue
                     if response.status_code not in accept:
                         raise FetchError(f"{url}: HTTP {response.status_code}")
@@ -182,16 +341,16 @@ class Fetcher:
                     out.seek(0)
                     out.truncate()
                     received = 0
-                    for chunk in response.iter_bytes(64 * 1024):
+                    for chunk in response.iter_bytes():  # as the bytes arrive (decoded)
                         received += len(chunk)
+                        watchdog.received += len(chunk)
                         if received > max_bytes:
                             raise FetchError(f"{url} is larger than the {max_bytes}-byte limit (stopped while downloading)")
                         out.write(chunk)
+                    if watchdog.fired.is_set():  # a body that ends at the connection's close may have been cut short
+                        raise TooSlow(watchdog.reason)
                     return response.status_code, response.headers
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
-                if attempt <= self.settings.retries:
-                    time.sleep(self.settings.backoff * attempt)
-                    continue
-                raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
-            except httpx.HTTPError as exc:
-                raise FetchError(f"{url}: {exc}") from None
+            except _retried(httpx):
+                if watchdog.fired.is_set() or attempt > self.settings.retries:
+                    raise
+                watchdog.sleep(self.settings.backoff * attempt)

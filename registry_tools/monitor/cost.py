@@ -9,13 +9,15 @@ set again at every start) up to now while it runs, or up to when it stopped
 first looked at 12 hours after its launch is charged those 12 hours, and a
 stop between two samples is charged up to the stop, not to the next sample.
 What EC2 does not say is charged by the state the previous sample saw (the
-first sample: the state now), which is an upper bound:
+first sample: the state now):
 - a stop *and* a start again between two samples: EC2 keeps only the last
   start, so the time from the previous sample to the restart is charged when
-  the instance was running at that sample;
-- a stopped instance whose transition reason carries no time;
+  the instance was running at that sample (an upper bound);
+- a stopped instance whose transition reason carries no time (charged as the
+  previous sample saw it; at the first sample, not charged);
 - at the first sample, an earlier run that had already ended before the
-  latest start is not known (EC2 keeps no history): it is not charged.
+  latest start is not known (EC2 keeps no history): it is not charged (a
+  lower bound).
 A stopped instance costs nothing but its storage; ``pending`` is not charged.
 
 Samples carry the running totals (``running_s``, ``elapsed_s``, ``cost_usd``),

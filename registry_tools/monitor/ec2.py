@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from registry_tools.deploy.aws import AwsError, Clients, call
+from registry_tools.deploy.aws import Clients, call, without_missing
 
 DESCRIBE_CHUNK = 1000
 STATUS_CHUNK = 100  # DescribeInstanceStatus takes at most 100 explicit instance ids
@@ -30,7 +30,6 @@ METRIC_PERIOD_S = 300
 TREND_POINTS = 12
 GONE = "terminated"
 _TRANSITION_TIME = re.compile(r"\((\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?: ?(?:GMT|UTC|Z))?\)")
-_INSTANCE_ID = re.compile(r"\bi-[0-9a-f]+\b")
 
 
 @dataclass(frozen=True)
@@ -69,36 +68,12 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
-def _without_missing(fn, ids: list[str], key: str, **kwargs) -> tuple[list[dict], set[str]]:
-    """Call *fn* for *ids*; ids a NotFound error names are dropped and the call repeated.
-    Returns the items under *key* (all pages) and the ids EC2 does not know."""
-    missing: set[str] = set()
-    wanted = list(ids)
-    while wanted:
-        try:
-            items: list[dict] = []
-            token = None
-            while True:
-                page = call(fn, InstanceIds=wanted, **kwargs, **({"NextToken": token} if token else {}))
-                items.extend(page.get(key, []))
-                token = page.get("NextToken")
-                if not token:
-                    return items, missing
-        except AwsError as exc:
-            named = set(_INSTANCE_ID.findall(str(exc))) & set(wanted)
-            if exc.code != "InvalidInstanceID.NotFound" or not named:
-                raise
-            missing |= named
-            wanted = [i for i in wanted if i not in named]
-    return [], missing
-
-
 def describe(clients: Clients, instance_ids: Iterable[str]) -> dict[str, Instance]:
     """instance id -> ``Instance`` (state and times), one DescribeInstances per DESCRIBE_CHUNK ids."""
     ids = _unique(instance_ids)
     found: dict[str, Instance] = {}
     for chunk in _chunks(ids, DESCRIBE_CHUNK):
-        reservations, _ = _without_missing(clients("ec2").describe_instances, chunk, "Reservations")
+        reservations, _ = without_missing(clients("ec2").describe_instances, chunk, "Reservations")
         for reservation in reservations:
             for item in reservation.get("Instances", []):
                 state = item.get("State", {}).get("Name", "unknown")
@@ -111,7 +86,7 @@ def checks(clients: Clients, instance_ids: Iterable[str]) -> dict[str, dict[str,
     """instance id -> {"system": ..., "instance": ...} status checks, one DescribeInstanceStatus per 100 ids."""
     out: dict[str, dict[str, str]] = {}
     for chunk in _chunks(_unique(instance_ids), STATUS_CHUNK):
-        statuses, _ = _without_missing(clients("ec2").describe_instance_status, chunk, "InstanceStatuses",
+        statuses, _ = without_missing(clients("ec2").describe_instance_status, chunk, "InstanceStatuses",
                                        IncludeAllInstances=True)
         for status in statuses:
             out[status["InstanceId"]] = {"system": status.get("SystemStatus", {}).get("Status", "not-applicable"),

@@ -6,8 +6,13 @@ what was expected, so a contributor can fix a pack without reading code.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+# What a terminal must never receive from a pack: C0 and C1 control characters (ESC starts escape
+# sequences), DEL, and the bidirectional embedding/override/isolate controls ("Trojan Source").
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,22 @@ class PackError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+def safe_text(text: str, limit: int = 60) -> str:
+    """*text* fit for a message: unsafe characters as ``\\xNN``/``\\uNNNN`` escapes, at most *limit*
+    characters (longer text ends in ``...``)."""
+    if len(text) > limit:
+        text = text[: max(limit - 3, 1)] + "..."
+    return UNSAFE_CHARS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def field_path(path: tuple[Any, ...] | list[Any]) -> str:
-    """``("sizes", "standard", "vcpus")`` -> ``sizes.standard.vcpus``; indexes as ``[0]``."""
+    """``("sizes", "standard", "vcpus")`` -> ``sizes.standard.vcpus``; indexes as ``[0]``. Keys are
+    untrusted: each is shown safely and shortened (``safe_text``)."""
     out = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            name = safe_text(str(part))
+            out += f".{name}" if out else name
     return out

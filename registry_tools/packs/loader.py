@@ -1,10 +1,13 @@
 """Load one pack version directory into a ``Pack``, or say precisely why not.
 
 Workflow: read ``domain.yaml`` (size-capped, UTF-8) -> safe YAML with marks
--> JSON Schema -> cross-field consistency (default size, cost keys, workflow
-sizes) -> companion files (``cloudformation.json`` parses, ``README.md``
-exists) -> ``Pack``. Every problem is a ``Problem`` with file:line:column;
-``PackError`` carries all of them at once.
+(bounded work and memory) -> values JSON can carry and safe text
+(``values``) -> JSON Schema -> cross-field consistency (default size, cost
+keys, workflow sizes) -> companion files (``cloudformation.json`` parses,
+``README.md`` exists) -> ``Pack``. Every problem is a ``Problem`` with
+file:line:column, except those about a whole file (missing, a link, not a
+regular file, too large); ``PackError`` carries all of them at once (at most
+``MAX_PROBLEMS`` per file, then one that says how many more there are).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from registry_tools.config import LIMITS, Limits
-from registry_tools.packs import schema
-from registry_tools.packs.errors import PackError, Problem
+from registry_tools.packs import schema, values
+from registry_tools.packs.errors import PackError, Problem, field_path, safe_text
 from registry_tools.packs.files import PACK_FILE, README_FILE, TEMPLATE_FILE  # noqa: F401  (re-exported)
-from registry_tools.packs.marked_yaml import MarkedDocument, YamlError, parse
+from registry_tools.packs.marked_yaml import MarkedDocument, YamlError, parse, position
 from registry_tools.packs.model import COMMUNITY, OFFICIAL, Pack
+
+MAX_PROBLEMS = 100  # per file: a hostile file can have thousands; the first hundred say what is wrong
 
 
 def display_path(path: Path) -> str:
@@ -31,8 +36,12 @@ def display_path(path: Path) -> str:
 
 
 def read_text(path: Path, max_bytes: int, shown: str) -> str:
-    def fail(message: str) -> PackError:
-        return PackError(Problem(file=shown, message=message, rule="file"))
+    def fail(message: str, at: int | None = None) -> PackError:
+        """*at*: the offending byte, for its line and column; None for a problem of the whole file."""
+        before = data[:at].decode("utf-8", "replace") if at is not None else ""
+        mark = position(before, len(before)) if at is not None else None
+        return PackError(Problem(file=shown, message=message, rule="file", line=mark and mark.line,
+                                 column=mark and mark.column))
 
     if path.is_symlink():
         raise fail(f"{path.name} is a symbolic link; pack files must be regular files")
@@ -46,11 +55,11 @@ def read_text(path: Path, max_bytes: int, shown: str) -> str:
         raise fail(f"file is {size} bytes; the limit is {max_bytes} bytes")
     data = path.read_bytes()
     if b"\0" in data:
-        raise fail("binary file (contains NUL bytes); expected UTF-8 text")
+        raise fail("binary file (contains NUL bytes); expected UTF-8 text", data.index(b"\0"))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise fail(f"not valid UTF-8 (byte {exc.start})") from None
+        raise fail(f"not valid UTF-8 (byte {exc.start})", exc.start) from None
 
 
 def parse_pack_file(path: Path, limits: Limits = LIMITS) -> tuple[MarkedDocument, str]:
@@ -63,16 +72,27 @@ def parse_pack_file(path: Path, limits: Limits = LIMITS) -> tuple[MarkedDocument
         mark = exc.mark
         raise PackError(
             Problem(file=shown, message=exc.message, line=mark.line if mark else None,
-                    column=mark.column if mark else None, rule="yaml")
+                    column=mark.column if mark else None, rule=exc.rule)
         ) from None
     if not isinstance(doc.data, dict):
         raise PackError(Problem(file=shown, line=1, column=1, message=f"expected a mapping of pack fields, got {schema.show(doc.data)}"))
-    problems = schema.check(doc, shown)
+    problems = values.check(doc, shown)
+    if not values.blocks_schema(problems):  # NaN, huge integers and non-text keys stop here
+        problems += schema.check(doc, shown)
     if not problems:
         problems = _consistency(doc, shown)
     if problems:
-        raise PackError(problems)
+        raise PackError(_at_most(sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.field)), shown))
     return doc, shown
+
+
+def _at_most(problems: list[Problem], shown: str) -> list[Problem]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    rest = problems[MAX_PROBLEMS]
+    return [*problems[:MAX_PROBLEMS],
+            Problem(file=shown, line=rest.line, column=rest.column, rule=rest.rule,
+                    message=f"... and {len(problems) - MAX_PROBLEMS} more problem(s) from here on, not shown")]
 
 
 def _consistency(doc: MarkedDocument, shown: str) -> list[Problem]:
@@ -83,7 +103,7 @@ def _consistency(doc: MarkedDocument, shown: str) -> list[Problem]:
     def at(path: tuple[Any, ...], message: str, key: bool = False) -> None:
         mark = doc.mark_for(path, key=key)
         problems.append(Problem(file=shown, line=mark and mark.line, column=mark and mark.column,
-                                field=".".join(str(p) for p in path), message=message, rule="consistency"))
+                                field=field_path(path), message=message, rule="consistency"))
 
     if data["default_size"] not in sizes:
         at(("default_size",), f"expected one of the pack's sizes ({', '.join(sizes)}), got {schema.show(data['default_size'])}")
@@ -93,7 +113,7 @@ def _consistency(doc: MarkedDocument, shown: str) -> list[Problem]:
             at(("cost_estimate", "monthly_usd"), f"missing monthly cost for size '{name}'")
     for name in priced:
         if name not in sizes:
-            at(("cost_estimate", "monthly_usd", name), f"cost given for unknown size '{name}' (sizes: {', '.join(sizes)})", key=True)
+            at(("cost_estimate", "monthly_usd", name), f"cost given for unknown size '{safe_text(name)}' (sizes: {', '.join(sizes)})", key=True)
     if data["cost_estimate"]["region"] not in data["regions"]:
         at(("cost_estimate", "region"), f"the cost region must be one of the pack's regions ({', '.join(data['regions'])})")
     for i, flow in enumerate(data["workflows"]):

@@ -32,9 +32,10 @@ class S3Publisher:
 
             try:
                 client = boto3.Session(profile_name=profile).client("s3")
-            except ProfileNotFound:
-                raise PublishError(f"the AWS profile {profile!r} is not configured on this machine: create it with "
-                                   f"`aws configure --profile {profile}`, or choose another with --profile") from None
+            except ProfileNotFound as exc:
+                from registry_tools.deploy.aws import no_profile
+
+                raise PublishError(no_profile(exc.kwargs.get("profile"))) from None
         self.s3 = client
 
     def _key(self, relative: str) -> str:

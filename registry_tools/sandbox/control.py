@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_tools.config import state_dir
-from registry_tools.fsutil import pid_alive
+from registry_tools.fsutil import open_append, pid_alive
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -78,8 +78,7 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
     except ImportError:
         raise SandboxError("the sandbox needs moto's server: pip install 'aws-research-wizard[sandbox]'") from None
     path, log_path = state_file(), log_file()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    with open_append(log_path, 0o600) as log:  # its directory 0700; neither depends on the umask
         proc = subprocess.Popen(
             [sys.executable, "-m", "registry_tools.sandbox.server", "--state-file", str(path), "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,

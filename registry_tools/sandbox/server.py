@@ -47,7 +47,7 @@ def serve(state_file: Path, port: int) -> None:
         "endpoint": f"http://{host}:{bound}",
         "account_id": ACCOUNT_ID,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }))
+    }), mode=0o600)
     try:
         stop.wait()
     finally:

@@ -14,6 +14,8 @@ Every step that records a time takes the caller's ``clock`` (``registry_tools.cl
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -131,22 +133,35 @@ def describe_plan(loaded: LoadedPack, sha256: str, chosen: Plan, target: Target)
         "dry_run": True, "pack": pack.name, "version": str(pack.version), "title": pack.title, "sha256": sha256,
         "target": {"sandbox": target.is_sandbox, "region": chosen.region, "profile": target.profile,
                    "endpoint_url": target.endpoint_url},
-        "size": chosen.size.name, "instance_type": chosen.instance_type, "parameters": dict(chosen.parameters),
+        "size": chosen.size.name, "instance_type": chosen.instance_type,
+        "parameters": shown_parameters(template, chosen.parameters),
         "resources": [{"logical_id": name, "type": str((res or {}).get("Type", "?"))}
                       for name, res in sorted((template.get("Resources") or {}).items())],
         "iam": {"managed_policies": [{"principal": p, "arn": arn} for p, arn in managed_policies(template)],
                 "statements": [{"principal": p, "effect": e, "action": a, "resource": r}
                                for p, e, a, r in iam_grants(template)]},
         "cost": cost,
+        "security": _security_of(template),
     }
+
+
+def _security_of(template: Mapping[str, Any]) -> dict:
+    from registry_tools.client import policy
+
+    verdict = policy.judge(template)
+    return {"summary": verdict.summary(), "refused": [f.to_dict() for f in verdict.refused],
+            "warnings": [f.to_dict() for f in verdict.warnings]}
+
+
+NUMBER = re.compile(r"-?\d+(\.\d+)?")  # what CloudFormation takes for a Number: no NaN, exponents or "_"
+NO_ECHO_MASK = "****"
 
 
 def parameter_problem(name: str, spec: Mapping[str, Any], value: str | None) -> str | None:
     """Why CloudFormation would refuse *value* for the template parameter *name* (None: it would not):
-    a missing value without a Default, its Type (Number, List<Number>), AllowedValues, AllowedPattern,
-    Min/MaxValue and Min/MaxLength. AWS-specific types (SSM parameter names, ...) are left to AWS."""
-    import re
-
+    a missing value without a Default, its Type (Number, List<Number>), AllowedValues, AllowedPattern
+    (each item of a CommaDelimitedList), Min/MaxValue and Min/MaxLength. AWS-specific types (SSM
+    parameter names, ...) are left to AWS. A NoEcho parameter's value is never repeated."""
     if not isinstance(spec, Mapping):
         return None
     if value is None:
@@ -154,22 +169,23 @@ def parameter_problem(name: str, spec: Mapping[str, Any], value: str | None) -> 
     kind = str(spec.get("Type", "String"))
     if kind.startswith("AWS::"):
         return None
+    secret = _is_true(spec.get("NoEcho"))
     items = [v.strip() for v in value.split(",")] if kind in ("CommaDelimitedList", "List<Number>") else [value]
     for item in items:
+        shown = "(hidden: NoEcho)" if secret else repr(item)
         if kind in ("Number", "List<Number>"):
-            try:
-                number = float(item)
-            except ValueError:
-                return f"parameter {name} must be a number, got {item!r}"
+            if not NUMBER.fullmatch(item):
+                return f"parameter {name} must be a number like 100 or 2.5, got {shown}"
+            number = float(item)
             if "MinValue" in spec and number < float(spec["MinValue"]):
-                return f"parameter {name} must be at least {spec['MinValue']}, got {item}"
+                return f"parameter {name} must be at least {spec['MinValue']}, got {shown}"
             if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                return f"parameter {name} must be at most {spec['MaxValue']}, got {item}"
+                return f"parameter {name} must be at most {spec['MaxValue']}, got {shown}"
         allowed = spec.get("AllowedValues")
         if allowed and item not in [str(a) for a in allowed] and not (
                 kind == "Number" and any(_same_number(item, a) for a in allowed)):
-            return f"parameter {name} must be one of {', '.join(str(a) for a in allowed)}, got {item!r}"
-        if kind == "String":
+            return f"parameter {name} must be one of {', '.join(str(a) for a in allowed)}, got {shown}"
+        if kind in ("String", "CommaDelimitedList"):
             if "MinLength" in spec and len(item) < int(spec["MinLength"]):
                 return f"parameter {name} must be at least {spec['MinLength']} characters long, got {len(item)}"
             if "MaxLength" in spec and len(item) > int(spec["MaxLength"]):
@@ -181,8 +197,18 @@ def parameter_problem(name: str, spec: Mapping[str, Any], value: str | None) -> 
                 matches = True  # a pattern Python cannot read (CloudFormation's are Java's): AWS decides
             if not matches:
                 detail = spec.get("ConstraintDescription") or f"the pattern {pattern}"
-                return f"parameter {name} must match {detail}, got {item!r}"
+                return f"parameter {name} must match {detail}, got {shown}"
     return None
+
+
+def shown_parameters(template: Mapping[str, Any], parameters: Mapping[str, str]) -> dict[str, str]:
+    """*parameters* as they may be shown and stored: NoEcho values masked."""
+    declared = template.get("Parameters") or {}
+    return {k: NO_ECHO_MASK if _is_true((declared.get(k) or {}).get("NoEcho")) else v for k, v in parameters.items()}
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _same_number(text: str, allowed: Any) -> bool:
@@ -202,17 +228,21 @@ def stack_name_for(session_id: str, token: str | None = None) -> str:
 
 
 def new_session(loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, account: str, now: datetime,
-                attempt: int, *, launched_by: str | None = None, launched_from: str | None = None) -> Session:
-    """The session record for *chosen* deployed to *target* (its profile and endpoint, never credentials)."""
+                attempt: int, *, profile: str | None = None, launched_by: str | None = None,
+                launched_from: str | None = None, allowed_insecure: Iterable[str] = ()) -> Session:
+    """The session record for *chosen* deployed to *target*: its endpoint and *profile* (the profile
+    name in use, given or from AWS_PROFILE; never credentials), who launched it and from where."""
     pack = loaded.pack
     session_id = model.session_id(pack.name, now, attempt)
     return Session(id=session_id, domain=pack.name, pack_version=str(pack.version), pack_sha256=sha256,
                    title=pack.title, stack_name=stack_name_for(session_id), region=chosen.region, account=account,
                    size=chosen.size.name, instance_type=chosen.instance_type, launch_time=format_utc(now),
-                   last_accessed=format_utc(now), sandbox=target.is_sandbox, parameters=dict(chosen.parameters),
-                   profile=None if target.is_sandbox else target.profile,
+                   last_accessed=format_utc(now), sandbox=target.is_sandbox,
+                   parameters=shown_parameters(loaded.template, chosen.parameters),
+                   profile=None if target.is_sandbox else profile,
                    endpoint_url=None if target.is_sandbox else target.endpoint_url,
-                   launched_by=launched_by or None, launched_from=launched_from)
+                   launched_by=launched_by or None, launched_from=launched_from,
+                   allowed_insecure=tuple(allowed_insecure))
 
 
 @dataclass(frozen=True)
@@ -225,9 +255,10 @@ class Watch:
 
 def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, *, clock: Clock,
            watch: Watch = Watch(), detach: bool = False, timeout: float = DEFAULT_TIMEOUT_S,
-           poll_seconds: float = 5.0, clients: Clients | None = None) -> Session:
+           poll_seconds: float = 5.0, clients: Clients | None = None, allowed_insecure: Iterable[str] = ()) -> Session:
     """Create the session, then its stack; follow it unless *detach*. KeyboardInterrupt and
-    ``Detached`` leave the session ``launching`` (re-raised for the caller to report)."""
+    ``Detached`` leave the session ``launching`` (re-raised for the caller to report). The caller
+    has applied the security policy; *allowed_insecure* (the rules allowed past it) is recorded."""
     import socket
 
     clients = clients or Clients(target)
@@ -236,8 +267,10 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
     except AwsError as exc:
         raise DeployError(f"cannot reach AWS in {target.region}: {exc}") from None
     host = socket.gethostname()
+    profile = target.profile or os.environ.get("AWS_PROFILE") or None
     session = store.create(lambda attempt: new_session(loaded, sha256, chosen, target, account, clock(), attempt,
-                                                       launched_by=arn, launched_from=host))
+                                                       profile=profile, launched_by=arn, launched_from=host,
+                                                       allowed_insecure=allowed_insecure))
     watch.saved(session)
     stacks = Stacks(clients, poll_seconds=poll_seconds)
     tags = {TAG_SESSION: session.id, TAG_DOMAIN: session.domain, TAG_VERSION: session.pack_version}
@@ -246,21 +279,33 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
     except AwsError as exc:
         reason = f"CreateStack was refused: {exc}"
         return store.update(session.id, lambda s: model.finish(s, model.FAILED, clock(), reason=reason))
+    # from now on, a stack that cannot be found was deleted (before, it may just not exist yet)
+    session = store.update(session.id, lambda s: replace(s, stack_status=s.stack_status or "CREATE_IN_PROGRESS"))
     if detach:
         return session
     return follow(store, session, stacks, clients, watch, timeout, clock=clock)
+
+
+def _same_account(session: Session, clients: Clients) -> None:
+    """A ``DeployError`` when *clients* reach another AWS account than the one *session* lives in."""
+    from registry_tools.deploy.aws import account_id
+
+    account = account_id(clients)
+    if account != session.account:
+        raise DeployError(f"session {session.id} lives in AWS account {session.account}, but the credentials in use "
+                          f"are for account {account}: use the profile it was deployed with "
+                          f"({session.profile or 'the default credentials'}) or pass --profile NAME")
 
 
 EMULATOR_FAILURES = frozenset({"InvalidResponse", "InternalFailure", "InternalError"})
 
 
 def emulator_failure(clients: Clients, exc: AwsError) -> str | None:
-    """Why to fail a session whose stack the sandbox (or another emulator) itself failed on; None on AWS,
-    where the same error may pass, or for errors that are not the emulator failing."""
-    if clients.target.endpoint_url is None or exc.code not in EMULATOR_FAILURES:
+    """Why to fail a session whose stack the sandbox itself failed on; None anywhere else (on AWS, or
+    another endpoint, the same error may be transient), or for errors that are not the sandbox failing."""
+    if not clients.target.is_sandbox or exc.code not in EMULATOR_FAILURES:
         return None
-    where = "the sandbox" if clients.target.is_sandbox else f"the emulator at {clients.target.endpoint_url}"
-    return f"{where} failed on this stack: {exc}"
+    return f"the sandbox failed on this stack: {exc}"
 
 
 def follow(store: SessionStore, session: Session, stacks: Stacks, clients: Clients, watch: Watch,
@@ -317,8 +362,11 @@ def observe(session: Session, clients: Clients) -> Observation:
 def reconcile(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock) -> Session:
     """Bring the stored session up to date with AWS and mark it accessed (failed, when the sandbox
     itself fails on its stack)."""
+    session = store.get(session_id)
     try:
-        seen = observe(store.get(session_id), clients)
+        seen = observe(session, clients)
+        if seen.stack_status is None and session.status not in model.FINISHED:
+            _same_account(session, clients)  # another account's credentials would see every stack "gone"
     except AwsError as exc:
         reason = emulator_failure(clients, exc)
         if reason is None:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from registry_tools.fsutil import atomic_write_newer, atomic_write_text, sweep_temp_files
+from registry_tools.fsutil import atomic_write_newer, atomic_write_text, make_dirs, sweep_temp_files
 from registry_tools.sessions import registry_file
 from registry_tools.sessions.interface import MAX_ID_ATTEMPTS, CorruptSession, SessionNotFound, StoreError
 from registry_tools.sessions.model import Session, SessionError, check_id
@@ -86,8 +86,8 @@ class LocalStore:
         """Hold the store's lock, and sweep what killed writers left first."""
         from filelock import FileLock, Timeout
 
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.dir / ".lock"), timeout=LOCK_TIMEOUT_S)
+        make_dirs(self.dir)  # 0700, whatever the umask
+        lock = FileLock(str(self.dir / ".lock"), timeout=LOCK_TIMEOUT_S, mode=0o600)
         try:
             lock.acquire()
         except Timeout:
@@ -107,9 +107,17 @@ class LocalStore:
             if not name.startswith(PREFIX) or not name.endswith((META, STATE)):
                 continue
             base = name[:-len(META if name.endswith(META) else STATE)]
+            if base + RECORD in names and not self._older(name, base + RECORD):
+                continue  # written after the migration: a previous release's session with the same id, kept
             if base + RECORD in names or (name.endswith(STATE) and base + META not in names):
                 with suppress(OSError):  # a sweep never fails a write
                     os.unlink(self.dir / name)
+
+    def _older(self, name: str, than: str) -> bool:
+        try:
+            return os.stat(self.dir / name).st_mtime_ns <= os.stat(self.dir / than).st_mtime_ns
+        except OSError:
+            return False
 
     @staticmethod
     def _text(path: Path, what: str) -> str:

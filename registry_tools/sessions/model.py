@@ -22,6 +22,7 @@ from registry_tools.timefmt import format_utc, parse_utc
 
 STATUSES = (LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED)
 ID_RE = re.compile(r"^ses_[a-z0-9_]+_\d{8}_\d{4}(?:_\d+)?$")
+STACK_APPEARS_WITHIN = timedelta(minutes=15)  # a session is saved before its stack is created: a deploy may be under way
 MONITORING_HISTORY_MAX = 14 * 24 * 12  # samples kept per session: 14 days of 5-minute samples (the monitor appends)
 
 
@@ -74,6 +75,7 @@ class Session:
     # who launched it (the STS caller ARN) and from which host
     launched_by: str | None = None
     launched_from: str | None = None
+    allowed_insecure: tuple[str, ...] = ()  # security rules deployed past with --allow-insecure
 
     # --- serialisation -----------------------------------------------------------------------
 
@@ -81,7 +83,7 @@ class Session:
                 "size", "instance_type", "launch_time", "sandbox", "profile", "endpoint_url", "launched_by",
                 "launched_from")
     OPTIONAL_METADATA = ("sandbox", "profile", "endpoint_url", "launched_by", "launched_from")
-    DEPLOYMENT = ("parameters", "resources", "outputs")
+    DEPLOYMENT = ("parameters", "resources", "outputs", "allowed_insecure")
     STATE = ("status", "archived", "last_accessed", "instance_ids", "failure_reason", "failing_resource",
              "status_reason", "stack_status", "ended_at")
 
@@ -90,7 +92,7 @@ class Session:
 
     def deployment(self) -> dict:
         return {"parameters": dict(self.parameters), "resources": [dict(r) for r in self.resources],
-                "outputs": dict(self.outputs)}
+                "outputs": dict(self.outputs), "allowed_insecure": list(self.allowed_insecure)}
 
     def state(self) -> dict:
         data = {k: getattr(self, k) for k in self.STATE}
@@ -131,6 +133,7 @@ class Session:
                 parameters={str(k): str(v) for k, v in (deployment.get("parameters") or {}).items()},
                 resources=tuple(dict(r) for r in deployment.get("resources") or ()),
                 outputs={str(k): str(v) for k, v in (deployment.get("outputs") or {}).items()},
+                allowed_insecure=tuple(str(r) for r in deployment.get("allowed_insecure") or ()),
                 monitoring=tuple(dict(m) for m in monitoring.get("history") or ()),
             )
         except (TypeError, ValueError, AttributeError) as exc:
@@ -200,6 +203,9 @@ def reconcile(session: Session, seen: Observation, now: datetime) -> Session:
     if status is None or status == "DELETE_COMPLETE":
         if session.status in FINISHED:
             return replace(session, **changes)
+        if (session.status == LAUNCHING and session.stack_status is None
+                and now - parse_utc(session.launch_time) < STACK_APPEARS_WITHIN):
+            return replace(session, status_reason=f"waiting for stack {session.stack_name} to be created")
         if session.status == LAUNCHING:
             return finish(replace(session, **changes), FAILED, now,
                           reason=f"stack {session.stack_name} no longer exists (it was never created or was deleted)")

@@ -1,9 +1,9 @@
 """The local session registry, ``$ARW_HOME/sessions/active_sessions.json``, read with ``os`` and
 ``json`` only: ``sessions list`` answers from it before click or the session model load.
 
-Each row carries the mtime of its session's file, ``session-<id>.json`` (``stamp``; for a
-session still in the previous release's two files, ``session-<id>.yaml`` and ``.state``, the
-mtimes of both). A session file's mtime grows with every write (``fsutil.atomic_write_newer``),
+Each row carries the mtime, inode and size of its session's file, ``session-<id>.json``
+(``stamp``; for a session still in the previous release's two files, ``session-<id>.yaml`` and
+``.state``, those of both). A session file's mtime grows with every write (``fsutil.atomic_write_newer``),
 so a stamp names one version of it. The rows are current when the directory holds exactly their
 sessions with exactly those stamps, and the registry is of this release (``REGISTRY_VERSION``: rows
 written by an older release may lack fields its summaries now have); otherwise ``current_rows``
@@ -16,7 +16,7 @@ import json
 import os
 
 REGISTRY = "active_sessions.json"
-REGISTRY_VERSION = 2  # 2: stamps of session-<id>.json; this release's summary rows. An older registry is rebuilt once
+REGISTRY_VERSION = 3  # 3: stamps of session-<id>.json with inode and size. An older registry is rebuilt once
 PREFIX, RECORD = "session-", ".json"  # session-<id>.json: the whole session, replaced by one rename
 META, STATE = ".yaml", ".state"  # the previous release's two files per session, read and migrated on the next write
 LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED = "launching", "running", "stopped", "completed", "failed"
@@ -24,16 +24,21 @@ ACTIVE = (LAUNCHING, RUNNING, STOPPED)
 FINISHED = (COMPLETED, FAILED)
 
 
+def _of(info: os.stat_result) -> list[int]:
+    # mtime alone may repeat on file systems with coarse timestamps; a rename also brings a new inode
+    return [info.st_mtime_ns, info.st_ino, info.st_size]
+
+
 def stamp(directory: str, session_id: str) -> list[int] | None:
     base = os.path.join(directory, PREFIX + session_id)
     try:
-        return [os.stat(base + RECORD).st_mtime_ns]
+        return _of(os.stat(base + RECORD))
     except FileNotFoundError:
         pass
     except OSError:
         return None
     try:
-        return [os.stat(base + META).st_mtime_ns, os.stat(base + STATE).st_mtime_ns]
+        return _of(os.stat(base + META)) + _of(os.stat(base + STATE))
     except OSError:
         return None
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from registry_tools.fsutil import atomic_write_text
+from registry_tools.fsutil import atomic_write_text, make_dirs
 from registry_tools.signing.interface import SignatureError, SignerIdentity
 
 SUFFIX = ".sig"
@@ -108,7 +108,7 @@ def generate_keypair(path: Path) -> tuple[Path, Path]:
             raise SignatureError(f"{existing} already exists; refusing to overwrite a key "
                                  "(move it away or choose another path)")
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_dirs(path.parent, 0o700)  # every directory it creates, whatever the umask
     except OSError as exc:
         raise SignatureError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
     from cryptography.hazmat.primitives import serialization

@@ -9,6 +9,12 @@ An unchanged pack is therefore never re-linted; any edit to the pack, the
 checks or the price table misses the cache (cfn-lint's own verdict, keyed by
 ``lint_key``, does not depend on prices). Entries are JSON files written
 atomically under ``$ARW_HOME/cache/validate/``.
+
+The files a cached finding names are stored relative to the directory that
+was checked (``base``), not as they were shown when the entry was written: a
+hit shows them relative to the directory the command runs in (absolute when
+outside it), so the same entry is right from any working directory and for
+any copy of the pack (the key is the content, not the location).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +31,7 @@ from registry_tools.config import package_data, state_dir
 from registry_tools.fsutil import atomic_write_text
 from registry_tools.validation.findings import Finding
 
-FORMAT = 1
+FORMAT = 2  # 2: files relative to the checked directory, findings with a column
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +49,8 @@ def checks_fingerprint() -> str:
     here = Path(__file__).resolve().parent
     sources = [package_data("schemas", "domain.schema.json"),
                *sorted((here / "security_rules").glob("*.py")), *sorted(here.glob("*.py")),
-               *sorted((here.parent / "packs").glob("*.py")), *sorted((here.parent / "pricing").glob("*.py"))]
+               *sorted((here.parent / "packs").glob("*.py")), *sorted((here.parent / "pricing").glob("*.py")),
+               *sorted((here.parent / "security").glob("*.py"))]
     for path in sources:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -86,16 +95,28 @@ class ResultCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> list[Finding] | None:
+    def get(self, key: str, base: Path | None = None) -> list[Finding] | None:
+        """The findings stored under *key*; with *base*, their files are read as relative to it and shown
+        relative to the working directory."""
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            return [Finding(**item) for item in data["findings"]]
+            findings = [Finding(**item) for item in data["findings"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if base is None:
+            return findings
+        from registry_tools.packs.loader import display_path
 
-    def put(self, key: str, findings: list[Finding]) -> None:
+        return [replace(f, file=display_path(Path(base, f.file))) for f in findings]
+
+    def put(self, key: str, findings: list[Finding], base: Path | None = None) -> None:
+        """Store *findings* (files as shown from the working directory) under *key*; with *base*, their
+        files are stored relative to it."""
+        if base is not None:
+            root = os.path.abspath(base)
+            findings = [replace(f, file=os.path.relpath(os.path.abspath(f.file), root)) for f in findings]
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-            atomic_write_text(self._path(key), json.dumps({"findings": [f.to_dict() for f in findings]}))
+            atomic_write_text(self._path(key), json.dumps({"findings": [f.to_dict() for f in findings]}), 0o600)
 
 
 def lint_key(template_text: str, regions: tuple[str, ...] | list[str]) -> str:
@@ -127,4 +148,4 @@ class ParsedPacks:
 
     def put(self, raw: bytes, data: dict) -> None:
         with contextlib.suppress(OSError, TypeError, ValueError):
-            atomic_write_text(self._path(raw), json.dumps(data))
+            atomic_write_text(self._path(raw), json.dumps(data, allow_nan=False), 0o600)

@@ -2,23 +2,26 @@
 
 ``cfnlint.api.lint()`` reloads every rule on each call (~450 ms); building one
 ``Runner`` and passing its rules to ``run_template_by_data`` costs that once.
-Our own security rules (E91xx/W91xx, ``security_rules/``) are appended to
-cfn-lint's. A template cannot silence checks: ``mandatory_checks`` lists every rule
-prefix, and an explicit empty config file stops a ``.cfnlintrc`` in the
-working directory from being read.
+Our own security rules (E91xx/W91xx, ``security_rules/``, adapters over
+``registry_tools.security``) are appended to cfn-lint's. A template cannot
+silence checks: ``mandatory_checks`` lists every rule prefix, and an explicit
+empty config file shipped in the package (``data/cfnlintrc.json``) stops a
+``.cfnlintrc`` in the working or home directory from being read. Nothing is
+written anywhere: no temporary file, so nothing is left behind by a killed run
+or a worker process.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from registry_tools.config import package_data
 from registry_tools.validation.findings import ERROR, WARNING, Finding
 
-MAX_MESSAGE = 300
+MAX_MESSAGE = 600
 SECURITY_RULES_DIR = Path(__file__).resolve().parent / "security_rules"
+EMPTY_CONFIG = package_data("data", "cfnlintrc.json")
 
 
 class CfnLinter:
@@ -26,16 +29,13 @@ class CfnLinter:
         from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
-        fd, self._empty_config = tempfile.mkstemp(suffix=".cfnlintrc")
-        with os.fdopen(fd, "w") as fh:
-            fh.write("{}\n")
         self._config_cls = ConfigMixIn
         self._runner = Runner(self._config([]))
         self._configs: dict[tuple[str, ...], Any] = {}
 
     def _config(self, regions: list[str]):
         return self._config_cls(
-            ["--config-file", self._empty_config, "--append-rules", str(SECURITY_RULES_DIR)],
+            ["--config-file", str(EMPTY_CONFIG), "--append-rules", str(SECURITY_RULES_DIR)],
             regions=regions or ["us-east-1"],
             mandatory_checks=["E", "W"],
         )
@@ -58,8 +58,9 @@ class CfnLinter:
             if rule_id.startswith("I"):
                 continue
             message = match.message if len(match.message) <= MAX_MESSAGE else match.message[: MAX_MESSAGE - 3] + "..."
-            findings.append(Finding(pack, version, rule_id, severity, file, match.linenumber, message))
+            findings.append(Finding(pack, version, rule_id, severity, file, match.linenumber, message,
+                                    column=getattr(match, "columnnumber", None) or None))
         return findings
 
     def close(self) -> None:
-        Path(self._empty_config).unlink(missing_ok=True)
+        """Nothing to release (kept for callers that close what they open)."""

@@ -1,4 +1,11 @@
-"""Findings: what a validation run reports, one per problem, with a stable rule id."""
+"""Findings: what a validation run reports, one per problem, with a stable rule id.
+
+Every finding has a line (and, when known, a column), except those about a
+whole file or something absent (``FILE_LEVEL_RULES``): a pack file missing,
+a link, not a regular file or too large (ARW005), a missing or wrong
+``latest`` link (ARW103), a new version that is not newer (ARW104), the
+price table's age (ARW122) and a README section that does not exist (ARW140).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 ERROR = "error"
 WARNING = "warning"
+FILE_LEVEL_RULES = frozenset({"ARW005", "ARW103", "ARW104", "ARW122", "ARW140"})
 
 
 @dataclass(frozen=True)
@@ -17,13 +25,20 @@ class Finding:
     file: str
     line: int | None
     message: str
+    column: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def where(self) -> str:
+        """``file:line:column``, ``file:line`` or ``file``."""
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.severity} [{self.rule}] {self.message}"
+        return f"{self.where}: {self.severity} [{self.rule}] {self.message}"
 
 
 @dataclass(frozen=True)

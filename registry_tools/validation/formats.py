@@ -12,6 +12,8 @@ RULES = {
     "ARW003": "domain.yaml fields contradict each other",
     "ARW004": "cloudformation.json is not a valid template",
     "ARW005": "a pack file is missing, binary, too large or a link",
+    "ARW006": "domain.yaml holds a value JSON cannot carry (NaN, infinity, a huge integer, a key that is not text)",
+    "ARW007": "domain.yaml text holds control characters",
     "ARW101": "pack name does not match its directory",
     "ARW102": "version does not match its directory",
     "ARW103": "latest does not point at the highest version",
@@ -27,14 +29,6 @@ RULES = {
     "ARW132": "template default instance type differs from the default size",
     "ARW133": "deployment parameter is not a template parameter",
     "ARW140": "README is missing a required section",
-    "E9101": "SSH or RDP open to the internet",
-    "E9102": "IMDSv2 not required",
-    "E9103": "unencrypted EBS storage",
-    "E9104": "S3 bucket without encryption",
-    "E9105": "S3 bucket without a full public access block",
-    "E9106": 'IAM policy allows "*" on "*"',
-    "W9107": "iam:PassRole on any role",
-    "E9108": "hard-coded AMI id",
 }
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/aws-research-wizard/aws-research-wizard"
@@ -45,6 +39,10 @@ def to_json(report: Report) -> str:
 
 
 def _describe(rule: str) -> str:
+    from registry_tools.security import RULES as SECURITY_RULES  # the one security rule set: its titles
+
+    if rule in SECURITY_RULES:
+        return SECURITY_RULES[rule].title
     return RULES.get(rule, f"cfn-lint rule {rule}")
 
 
@@ -53,7 +51,7 @@ def to_sarif(report: Report, tool_version: str) -> str:
     index = {rule: i for i, rule in enumerate(rule_ids)}
     results = []
     for f in report.findings:
-        region = {"startLine": f.line} if f.line else {}
+        region = ({"startLine": f.line, **({"startColumn": f.column} if f.column else {})} if f.line else {})
         location = {"physicalLocation": {"artifactLocation": {"uri": f.file}, **({"region": region} if region else {})}}
         results.append({
             "ruleId": f.rule,
@@ -91,6 +89,8 @@ def github_line(f: Finding) -> str:
     props = [f"file={_escape_property(f.file)}"]
     if f.line:
         props.append(f"line={f.line}")
+        if f.column:
+            props.append(f"col={f.column}")
     props.append(f"title={_escape_property(f'{f.rule} {_describe(f.rule)}')}")
     return f"::{command} {','.join(props)}::{_escape_data(f'{f.pack} {f.version}: {f.message}')}"
 

@@ -2,8 +2,10 @@
 
 ``validate(dirs)`` never raises for a bad pack: every problem becomes a
 ``Finding`` with a rule id, file and line, and the run goes on. Per-version
-results are cached by content hash (``ResultCache``), so an unchanged pack is
-not re-linted; pack-level checks (``latest``, version order) always run.
+results are cached by content hash (``ResultCache``, files stored relative to
+the version directory and shown relative to the working directory), so an
+unchanged pack is not re-linted; pack-level checks (``latest``, version
+order) always run.
 cfn-lint uses one reused rule set per process; ``jobs > 1`` spreads the
 uncached versions over worker processes. Costs and instance specs are checked
 against the packaged price table, or the one in ``price_file`` (the source
@@ -20,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from registry_tools.packs.errors import PackError
-from registry_tools.packs.loader import PACK_FILE, load_pack_files
+from registry_tools.packs.loader import PACK_FILE, display_path, load_pack_files
 from registry_tools.packs.repository import LATEST_LINK, version_dirs
 from registry_tools.pricing.catalogue import Catalogue, PriceError
 from registry_tools.validation.cache import ParsedPacks, ResultCache, lint_key, pack_key, prices_digest
@@ -29,7 +31,8 @@ from registry_tools.validation.semantics import check_pack, check_price_table_ag
 
 MAX_AUTO_JOBS = 4
 MIN_PARALLEL = 4
-RULE_FOR_PROBLEM = {"schema": "ARW001", "yaml": "ARW002", "consistency": "ARW003", "template": "ARW004", "file": "ARW005"}
+RULE_FOR_PROBLEM = {"schema": "ARW001", "yaml": "ARW002", "consistency": "ARW003", "template": "ARW004", "file": "ARW005",
+                    "value": "ARW006", "text": "ARW007"}
 
 
 def _guess_identity(version_dir: Path) -> tuple[str, str]:
@@ -52,16 +55,18 @@ class _Checker:
         self._linter = None
 
     def check(self, version_dir: Path) -> list[Finding]:
-        name, version = _guess_identity(version_dir)
+        # names come from the real directory: `validate .` or `validate latest` name it otherwise
+        real_dir = version_dir.resolve()
+        name, version = _guess_identity(real_dir)
         try:
             loaded = load_pack_files(version_dir)
         except PackError as exc:
             return [
                 Finding(name, version, RULE_FOR_PROBLEM.get(p.rule, "ARW001"), ERROR, p.file, p.line,
-                        f"{p.field}: {p.message}" if p.field else p.message)
+                        f"{p.field}: {p.message}" if p.field else p.message, p.column)
                 for p in exc.problems
             ]
-        findings = check_pack(loaded, self.catalogue, version_dir)
+        findings = check_pack(loaded, self.catalogue, real_dir)
         if self.cache and not any(f.severity == ERROR for f in findings):
             ParsedPacks().put((version_dir / PACK_FILE).read_bytes(), loaded.document.data)
         if self.lint:
@@ -112,7 +117,7 @@ def pack_level_findings(pack_dirs: Iterable[Path], added: Iterable[Path] = ()) -
             continue
         highest = versions[-1][1].name
         link = pack_dir / LATEST_LINK
-        where = str(link)
+        where = display_path(link)
         if not link.is_symlink():
             findings.append(Finding(pack_dir.name, versions[-1][0].__str__(), "ARW103", ERROR, where, None,
                                     f"no '{LATEST_LINK}' link; create it with: ln -s {highest} {link}"))
@@ -123,7 +128,7 @@ def pack_level_findings(pack_dirs: Iterable[Path], added: Iterable[Path] = ()) -
         for version, path in versions:
             if path.resolve() in added and existing and version <= max(existing, key=lambda v: v._key()):
                 newest = max(existing, key=lambda v: v._key())
-                findings.append(Finding(pack_dir.name, str(version), "ARW104", ERROR, str(path / "domain.yaml"), None,
+                findings.append(Finding(pack_dir.name, str(version), "ARW104", ERROR, display_path(path / PACK_FILE), None,
                                         f"new version {version} is not greater than the published {newest}; "
                                         "published versions are never replaced - bump the version"))
     return findings
@@ -141,7 +146,10 @@ def validate(
     price_file: Path | None = None,
 ) -> Report:
     """Raises PriceError (before checking anything) when *price_file* cannot be read or parsed."""
-    dirs = list(dict.fromkeys(Path(d) for d in version_dirs_))
+    unique: dict[Path, Path] = {}
+    for given in version_dirs_:  # once each, as first given (`latest` and the version it links to are one)
+        unique.setdefault(Path(given).resolve(), Path(given))
+    dirs = list(unique.values())
     prices: bytes | None = None
     if price_file is not None:
         try:
@@ -155,8 +163,8 @@ def validate(
     keys: dict[Path, str | None] = {}
     cached = 0
     for version_dir in dirs:
-        keys[version_dir] = pack_key(version_dir, lint, digest) if cache else None
-        hit = cache.get(keys[version_dir]) if cache and keys[version_dir] else None
+        keys[version_dir] = pack_key(version_dir.resolve(), lint, digest) if cache else None
+        hit = cache.get(keys[version_dir], base=version_dir) if cache and keys[version_dir] else None
         if hit is not None:
             results[version_dir] = hit
             cached += 1
@@ -181,10 +189,11 @@ def validate(
             checker.close()
     for version_dir in todo:
         if cache and keys[version_dir]:
-            cache.put(keys[version_dir], results[version_dir])
+            cache.put(keys[version_dir], results[version_dir], base=version_dir)
     for version_dir in dirs:
         findings.extend(results[version_dir])
-    pack_dirs = [d.parent for d in dirs if d.name.startswith("v") and d.parent.is_dir()]
+    real_dirs = [d.resolve() for d in dirs]
+    pack_dirs = [d.parent for d in real_dirs if d.name.startswith("v") and d.parent.is_dir()]
     findings.extend(pack_level_findings(pack_dirs, added))
     return Report(packs=len(dirs), findings=tuple(findings), cached=cached)
 

@@ -5,7 +5,8 @@ instance type is in the price catalogue, sold in every declared region and
 described with the catalogue's vCPUs/memory/GPUs; declared monthly costs agree
 with the price table; the template's ``InstanceType`` allowed values cover
 every size and it declares every output the pack promises; the README has the
-sections users need.
+sections users need. Whatever the schema lets through and whatever shape the
+template has, these checks return findings and never raise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import re
 from datetime import date
 from pathlib import Path
 
+from registry_tools.packs.errors import safe_text
 from registry_tools.packs.loader import LoadedPack
+from registry_tools.packs.schema import show
 from registry_tools.pricing.catalogue import Catalogue, PriceError
 from registry_tools.pricing.cost import check_estimates
 from registry_tools.validation.findings import ERROR, WARNING, Finding
@@ -31,10 +34,11 @@ def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | Non
     out: list[Finding] = []
 
     def add(rule: str, message: str, path: tuple = (), *, severity: str = ERROR, file: str | None = None, line: int | None = None) -> None:
+        column = None
         if file is None:
             mark = doc.mark_for(path)
-            file, line = loaded.pack_file, (mark.line if mark else None)
-        out.append(Finding(pack.name, str(pack.version), rule, severity, file, line, message))
+            file, line, column = loaded.pack_file, (mark.line if mark else None), (mark.column if mark else None)
+        out.append(Finding(pack.name, str(pack.version), rule, severity, file, line, message, column))
 
     if version_dir is not None:
         if version_dir.parent.name != pack.name:
@@ -65,26 +69,30 @@ def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | Non
         add("ARW121", f"costs are priced on {pack.cost_estimate.price_date}; the price table is dated {catalogue.price_date}", ("cost_estimate", "price_date"), severity=WARNING)
 
     template = loaded.template
-    param = template.get("Parameters", {}).get("InstanceType")
+    parameters = _mapping(template.get("Parameters"))
+    param = parameters.get("InstanceType")
     if not isinstance(param, dict):
         add("ARW130", "the template has no InstanceType parameter", file=loaded.template_file, line=1)
     else:
-        allowed = param.get("AllowedValues") or []
-        line = _line_of(loaded.template_text, '"AllowedValues"')
+        allowed = param.get("AllowedValues")
+        allowed = allowed if isinstance(allowed, list) else []
+        param_line = _line_of(loaded.template_text, '"InstanceType"') or 1
+        line = _line_of(loaded.template_text, '"AllowedValues"', param_line) or param_line
         for size in pack.sizes:
             if size.instance_type not in allowed:
                 add("ARW130", f"InstanceType AllowedValues does not include {size.instance_type} (size {size.name})", file=loaded.template_file, line=line)
         if param.get("Default") != pack.default.instance_type:
-            add("ARW132", f"InstanceType default is {param.get('Default')!r}; the pack's default size uses {pack.default.instance_type}", file=loaded.template_file, line=_line_of(loaded.template_text, '"InstanceType"'), severity=WARNING)
-    outputs = template.get("Outputs", {})
+            add("ARW132", f"InstanceType default is {show(param.get('Default'))}; the pack's default size uses {pack.default.instance_type}", file=loaded.template_file, line=param_line, severity=WARNING)
+    outputs = _mapping(template.get("Outputs"))
     for name in pack.deployment.outputs:
         if name not in outputs:
-            add("ARW131", f"output {name!r} is declared in domain.yaml but missing from the template's Outputs", ("deployment", "outputs"))
+            add("ARW131", f"output '{safe_text(name)}' is declared in domain.yaml but missing from the template's Outputs", ("deployment", "outputs"))
     for key in pack.deployment.parameters:
-        if key not in template.get("Parameters", {}):
-            add("ARW133", f"deployment parameter {key!r} is not a template parameter", ("deployment", "parameters", key))
+        if key not in parameters:
+            add("ARW133", f"deployment parameter '{safe_text(key)}' is not a template parameter", ("deployment", "parameters", key))
 
-    headings = {h.strip().lower() for h in re.findall(r"^##\s+(.+?)\s*$", loaded.readme, flags=re.MULTILINE)}
+    # headings found line by line, stripped in Python: a regex with \s* around a lazy group is quadratic
+    headings = {h.strip().lower() for h in re.findall(r"^##[ \t]+(.*)$", loaded.readme, flags=re.MULTILINE)}
     readme_file = str(Path(loaded.pack_file).with_name("README.md"))
     for section in README_SECTIONS:
         if section not in headings:
@@ -92,8 +100,19 @@ def check_pack(loaded: LoadedPack, catalogue: Catalogue, version_dir: Path | Non
     return out
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    index = text.find(needle)
+def _mapping(value) -> dict:
+    """A template section that should be a mapping; anything else counts as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _line_of(text: str, needle: str, after_line: int = 1) -> int | None:
+    """The line of the first *needle* on or after line *after_line*."""
+    start = 0
+    for _ in range(after_line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    index = text.find(needle, start)
     return text.count("\n", 0, index) + 1 if index >= 0 else None
 
 
