@@ -362,7 +362,7 @@ def test_the_price_table_age_is_judged_by_the_commands_reference_time(pack_copy,
     ("title: Genomics and Variant Calling", "title: Gen\x07omics", "ARW002"),
 ])
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "text"])
-def test_hostile_values_are_findings_with_line_and_column_in_every_format(pack_copy, old, new, rule, fmt):
+def test_hostile_values_are_findings_with_line_and_column_in_every_format(pack_copy, old, new, rule, fmt, fixture_time):
     edit(pack_copy / "domain.yaml", old, new)
     line = next(n for n, text in enumerate((pack_copy / "domain.yaml").read_text().splitlines(), 1) if new[:10] in text)
     result = CliRunner().invoke(cli, ["registry", "validate", "--no-lint", "--format", fmt, str(pack_copy)])
@@ -407,7 +407,7 @@ def test_the_cost_maths_never_overflow(pack_copy):
         assert standard.computed is not None and ("finite" in standard.reason)
 
 
-def test_cached_findings_are_shown_from_where_the_command_runs(tmp_path, arw_home, monkeypatch):
+def test_cached_findings_are_shown_from_where_the_command_runs(tmp_path, arw_home, monkeypatch, fixture_time):
     """Issue 15: cached findings kept the paths of the run that cached them."""
     repo = tmp_path / "repo"
     pack = repo / "domains" / "genomics" / "v1.2.0"
