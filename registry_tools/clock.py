@@ -25,13 +25,15 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from registry_tools.errors import ArwError
+
 NOW_ENV = "ARW_NOW"
 YEARS = (1970, 9000)  # a reference time outside these is a typo, and would overflow date arithmetic
 
 Clock = Callable[[], datetime]
 
 
-class ClockError(ValueError):
+class ClockError(ArwError, ValueError):
     """``$ARW_NOW`` is set but is not a UTC time."""
 
 

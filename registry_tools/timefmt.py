@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _UTC_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -30,3 +30,9 @@ def parse_utc_or_date(text: str) -> datetime:
 
 def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def describe_age(delta: timedelta) -> str:
+    """A duration as people say it: ``36.0 hours``, ``3.5 days``."""
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"

@@ -13,7 +13,7 @@ flips and broken UTF-8; files over the size limit. Each mutant is written
 into a copy of its pack and checked by `validation.pipeline.validate` with
 lint=False and no cache, the same code `registry validate --no-lint` runs,
 then rendered in every report format; a mutant that validates without
-errors is also turned into an index (`build.index`) as `registry build`
+errors is also turned into an index (`dist.index`) as `registry build`
 would, which must be strict JSON that matches `registry.schema.json`.
 
 A mutant fails when:
@@ -590,7 +590,7 @@ class Fuzzer:
     def _index(version_dir: Path) -> None:
         """What `registry build` writes for a pack that validated: strict JSON matching the registry schema."""
         from registry_tools.build.builder import check_index
-        from registry_tools.build.index import BuiltRelease, build_index, to_json
+        from registry_tools.dist.index import BuiltRelease, build_index, to_json
         from registry_tools.packs.loader import load_pack, load_validated_pack
 
         pack = load_validated_pack(version_dir)

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from registry_tools.build.archive import archive_bytes
-from registry_tools.build.dist_dir import read_dist
 from registry_tools.cli.main import cli
+from registry_tools.dist.directory import read_dist
 
 from .conftest import DOMAINS, FIXTURE_NOW, GIT_ENV, REPO
 

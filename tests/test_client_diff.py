@@ -1,4 +1,4 @@
-"""registry_tools.client.diff: what changes for a user between two pack versions."""
+"""registry_tools.diff.versions: what changes for a user between two pack versions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import pytest
 
-from registry_tools.client.diff import (
+from registry_tools.diff.versions import (
     INFO,
     WARNING,
     PackDiff,

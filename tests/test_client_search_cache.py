@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from registry_tools.cli import entry, fast_search
 from registry_tools.cli.main import cli
 from registry_tools.client import search_cache
-from registry_tools.config import state_dir
+from registry_tools.paths import state_dir
 
 from .conftest import FIXTURE_NOW
 from .test_build import small_repo  # noqa: F401  (fixture)

@@ -159,7 +159,7 @@ def test_a_slow_server_is_stopped_by_the_deadline_or_the_minimum_rate(tmp_path, 
 
 def test_the_default_limits_come_from_limits_and_config_can_change_them(arw_home):
     from registry_tools.client import settings
-    from registry_tools.config import LIMITS
+    from registry_tools.limits import LIMITS
 
     assert FetchSettings().deadline == LIMITS.download_deadline_seconds == 120
     assert FetchSettings().min_rate == LIMITS.download_min_bytes_per_second == 1024

@@ -123,7 +123,7 @@ def test_archive_larger_than_declared_is_stopped_while_downloading(lab):
 
 def test_oversized_index_is_refused(lab, served):  # noqa: F811
     www, key, home = lab
-    from registry_tools.config import LIMITS
+    from registry_tools.limits import LIMITS
 
     (www / "registry.json").write_bytes(b" " * (LIMITS.max_index_bytes + 1))
     newer(www / "registry.json")

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry_tools.config import Limits
+from registry_tools.limits import Limits
 from registry_tools.packs.marked_yaml import Mark, YamlError, parse
 
 

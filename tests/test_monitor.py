@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry_tools.deploy.aws import AwsError, Clients, Target
+from registry_tools.aws.adapter import AwsError, Clients, Target
 from registry_tools.monitor import cost as costs
 from registry_tools.monitor import ec2
 from registry_tools.monitor import observe as monitor

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from registry_tools.cli.main import cli
-from registry_tools.config import LIMITS
+from registry_tools.limits import LIMITS
 from registry_tools.packs.errors import PackError
 from registry_tools.packs.loader import load_pack
 

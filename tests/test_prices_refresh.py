@@ -97,7 +97,7 @@ def test_fetch_pages_through_get_products_with_stubber():
 
 
 def test_api_errors_surface_cleanly():
-    from registry_tools.deploy.aws import AwsError, call
+    from registry_tools.aws.adapter import AwsError, call
 
     client = boto3.client("pricing", region_name="us-east-1")
     with Stubber(client) as stub:

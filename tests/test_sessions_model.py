@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry_tools.cli.keys import QuitKey
+from registry_tools.cli.keypress import QuitKey
 from registry_tools.packs.loader import load_pack_files
 from registry_tools.sessions import model
-from registry_tools.sessions.deploy import DeployError, Detached, allowed_instance_types, plan, stack_name_for
+from registry_tools.sessions.lifecycle import DeployError, Detached, allowed_instance_types, plan, stack_name_for
 from registry_tools.sessions.model import Observation, Session, SessionError
 
 from .conftest import DOMAINS

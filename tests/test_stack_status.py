@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry_tools.deploy.stack_status import (
+from registry_tools.aws.stack_status import (
     FAILED,
     IN_PROGRESS,
     SUCCEEDED,

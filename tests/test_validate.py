@@ -244,7 +244,7 @@ def test_a_price_change_validates_every_pack_against_the_repositorys_table(repo_
     """Issue 13's acceptance: raise one instance price by 50% in a temporary repository, commit, and
     `registry validate --changed-since HEAD~1` reports the cost errors of every pack version using it."""
     from registry_tools.packs.repository import pack_version_dirs
-    from registry_tools.validation.changes import changed_since
+    from registry_tools.validation.git_changes import changed_since
 
     table = _repo_with_price_table(repo_copy)
     domains = repo_copy / "domains"
@@ -312,7 +312,7 @@ def test_validating_a_tree_uses_its_price_table_and_caches_by_its_content(repo_c
     (".github/workflows/validate.yml", False),
 ])
 def test_which_changes_affect_every_pack(repo_copy, path, every):
-    from registry_tools.validation.changes import changed_since
+    from registry_tools.validation.git_changes import changed_since
 
     _git(repo_copy, "init", "-q", "-b", "main")
     _git(repo_copy, "add", "-A")

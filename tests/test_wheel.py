@@ -19,7 +19,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from registry_tools.cli.main import cli
-from registry_tools.config import package_data
+from registry_tools.paths import package_data
 from registry_tools.site.generator import TEMPLATE_DIR
 
 from .conftest import REPO

@@ -13,11 +13,13 @@ import io
 import tarfile
 from pathlib import Path
 
+from registry_tools.errors import ArwError
+
 FIXED_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time ZIP and most tools accept
 GZIP_LEVEL = 6
 
 
-class ArchiveError(Exception):
+class ArchiveError(ArwError):
     """A pack directory cannot be archived (links, special files, unreadable)."""
 
 

@@ -24,13 +24,14 @@ from pathlib import Path
 
 from registry_tools.build.archive import FIXED_EPOCH, archive_bytes
 from registry_tools.build.gitdates import GitDates
-from registry_tools.build.index import BuiltRelease, build_index, iso, to_json, to_yaml
-from registry_tools.build.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
 from registry_tools.clock import is_expired
-from registry_tools.config import package_data
+from registry_tools.dist.index import BuiltRelease, build_index, iso, to_json, to_yaml
+from registry_tools.dist.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archive_name
+from registry_tools.errors import ArwError
 from registry_tools.fsutil import replace_dir
 from registry_tools.packs.loader import load_validated_pack
 from registry_tools.packs.repository import discover
+from registry_tools.paths import package_data
 from registry_tools.signing.interface import Signer
 from registry_tools.validation.findings import Report
 
@@ -38,7 +39,7 @@ DEFAULT_EXPIRES_DAYS = 30
 REGISTRY_SCHEMA = package_data("schemas", "registry.schema.json")
 
 
-class BuildError(Exception):
+class BuildError(ArwError):
     """The build was refused (invalid packs, bad options) or failed; the output directory is unchanged."""
 
 

@@ -7,11 +7,11 @@ import contextlib
 import click
 
 from registry_tools.cli.client_common import allow_insecure_option, index_options, load_catalog, notifier
-from registry_tools.cli.output import UserError, command_now, console, emit_json
+from registry_tools.cli.output import Group, UserError, command_now, console, emit_json
 from registry_tools.textsafe import printable, printable_lines
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def config() -> None:
     """Show and manage the client's configuration and state directory."""
 
@@ -23,7 +23,7 @@ def show(as_json: bool) -> None:
     import os
 
     from registry_tools import __version__
-    from registry_tools.config import STATE_DIR_ENV, state_dir
+    from registry_tools.paths import STATE_DIR_ENV, state_dir
     from registry_tools.pricing.catalogue import Catalogue
 
     home = state_dir()
@@ -307,8 +307,8 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
     """What changes for you between two versions of a pack: resources, IAM actions, security-relevant
     changes (ports, encryption), parameters, sizes and monthly cost. Versions are fetched and verified
     like `install` (installed copies are used when present)."""
-    from registry_tools.client.diff import diff_packs, render_text
     from registry_tools.client.install import InstallError, install, installed_dir, read_receipt
+    from registry_tools.diff.versions import diff_packs, render_text
     from registry_tools.packs.errors import PackError
     from registry_tools.packs.loader import load_pack_files
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError, command_now
+from registry_tools.cli.output import Command, UserError, command_now
 
 DEMO_VALIDITY = timedelta(days=365)
 
@@ -43,11 +43,11 @@ def step(root: Path, title: str, *args: str, capture: bool = False) -> str:
     return result.stdout or ""
 
 
-@click.command("demo", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("demo", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 def demo() -> None:
     """Run the whole flow on the sandbox: validate, build and sign a registry, trust it, install
     genomics, deploy it as a session, list and show sessions, destroy it. No AWS account needed."""
-    from registry_tools.config import find_repo_root, state_dir
+    from registry_tools.paths import find_repo_root, state_dir
 
     root = find_repo_root()
     if root is None:

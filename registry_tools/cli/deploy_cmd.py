@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from registry_tools.cli.client_common import allow_insecure_option
-from registry_tools.cli.output import UserError, command_clock, command_now, emit_json
+from registry_tools.cli.output import Group, UserError, command_clock, command_now, emit_json
 from registry_tools.cli.sessions_cmd import (
     SANDBOX_LABEL,
     default_region,
@@ -77,7 +77,7 @@ def installed_pack(spec: str, quiet: bool, allow_insecure=()):
         raise UserError(f"the installed pack {receipt.name} {receipt.version} is invalid:\n{exc}") from None
 
 
-@click.group("deploy", invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("deploy", cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--domain", "spec", metavar="NAME[@VERSION]", help="The pack to deploy (installed first if needed).")
 @click.option("--size", help="One of the pack's sizes (default: its default size).")
 @click.option("--instance", "instance", metavar="TYPE", help="An instance type the pack's template allows.")
@@ -122,14 +122,14 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
         return
     if not spec:
         raise click.UsageError("give --domain NAME[@VERSION] to deploy, or --session ID to resume")
-    from registry_tools.deploy.aws import Clients, Stacks, Target
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.aws.adapter import Clients, Stacks, Target
+    from registry_tools.sessions import lifecycle
 
     loaded, sha256 = installed_pack(spec, as_json, allow_insecure)
     try:
-        chosen = flow.plan(loaded, size=size, instance=instance, region=region,
+        chosen = lifecycle.plan(loaded, size=size, instance=instance, region=region,
                            default_region=default_region(profile, sandbox=use_sandbox), params=parse_params(params))
-    except flow.DeployError as exc:
+    except lifecycle.DeployError as exc:
         raise UserError(str(exc)) from None
     from registry_tools.client import policy
 
@@ -144,7 +144,7 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
     if dry_run:
         target = Target(region=chosen.region, sandbox=True) if use_sandbox else \
             target_for(chosen.region, False, profile=profile)  # neither starts the sandbox nor calls AWS
-        _print_plan(flow.describe_plan(loaded, sha256, chosen, target), as_json)
+        _print_plan(lifecycle.describe_plan(loaded, sha256, chosen, target), as_json)
         return
     target = target_for(chosen.region, use_sandbox, profile=profile, start=True)
     store = open_store(state, use_sandbox, profile)
@@ -160,15 +160,15 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
     with store_errors():
         clients = Clients(target)
         try:
-            session = flow.deploy(store, loaded, sha256, chosen, target, clock=command_clock(), clients=clients, detach=True,
-                                  watch=flow.Watch(saved=saved, event=print_event),
+            session = lifecycle.deploy(store, loaded, sha256, chosen, target, clock=command_clock(), clients=clients, detach=True,
+                                  watch=lifecycle.Watch(saved=saved, event=print_event),
                                   allowed_insecure=verdict.allowed_rules)
-        except flow.DeployError as exc:
+        except lifecycle.DeployError as exc:
             raise UserError(str(exc)) from None
         if session.status == "launching" and not detach:
             if as_json:
-                session = flow.follow(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients,
-                                      flow.Watch(), timeout, clock=command_clock())
+                session = lifecycle.follow(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients,
+                                      lifecycle.Watch(), timeout, clock=command_clock())
             else:
                 session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, timeout)
     if as_json:

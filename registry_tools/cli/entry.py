@@ -82,7 +82,7 @@ def render_root_help(columns: int | None = None) -> str | None:
     to stay on one line (then click renders it)."""
     import shutil
 
-    from registry_tools.cli.catalog import GROUPS, MAX_WIDTH, PROG, ROOT_HELP, ROOT_OPTIONS
+    from registry_tools.cli.help_text import GROUPS, MAX_WIDTH, PROG, ROOT_HELP, ROOT_OPTIONS
 
     cols = columns if columns is not None else shutil.get_terminal_size().columns
     width = max(min(cols, MAX_WIDTH) - 2, 50)
@@ -105,7 +105,7 @@ def main() -> None:
             return
     if len(args) == 1 and args[0] in VERSION_FLAGS:
         from registry_tools import __version__
-        from registry_tools.cli.catalog import PROG
+        from registry_tools.cli.help_text import PROG
 
         sys.stdout.write(f"{PROG}, version {__version__}\n")
         return

@@ -57,7 +57,7 @@ def principal(arn: str | None) -> str:
 
 def render(rows: list[dict], show_all: bool, as_json: bool, now: datetime) -> str:
     """The output of `sessions list` for *rows* (newest first); ages as of *now*."""
-    from registry_tools.sessions.registry_file import ACTIVE
+    from registry_tools.sessions.status import ACTIVE
 
     if not show_all:
         rows = [r for r in rows if r.get("status") in ACTIVE and not r.get("archived")]
@@ -101,7 +101,7 @@ def run(args: list[str]) -> bool:
     if parsed is None or os.environ.get(STATE_ENV):
         return False
     from registry_tools import clock
-    from registry_tools.home import config_text, state_dir_name
+    from registry_tools.paths import config_text, state_dir_name
     from registry_tools.sessions import registry_file
 
     try:

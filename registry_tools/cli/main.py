@@ -12,12 +12,13 @@ import importlib
 import click
 
 from registry_tools import __version__
-from registry_tools.cli.catalog import GROUPS, MAX_WIDTH, PROG, ROOT_HELP
+from registry_tools.cli.help_text import GROUPS, MAX_WIDTH, PROG, ROOT_HELP
+from registry_tools.cli.output import Group
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": MAX_WIDTH}
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *GROUPS])
 

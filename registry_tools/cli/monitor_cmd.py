@@ -20,7 +20,7 @@ import sys
 
 import click
 
-from registry_tools.cli.output import UserError, command_clock, emit_json
+from registry_tools.cli.output import Command, UserError, command_clock, emit_json
 from registry_tools.cli.sessions_cmd import (
     SANDBOX_LABEL,
     open_store,
@@ -110,8 +110,8 @@ def reach(profile: str | None = None):
     """*clients_for(session)* for ``observe.refresh_many``: boto3 clients for the session's target (one set
     per target); a target that cannot be used here (a profile not configured, the sandbox not running)
     raises ``AwsError`` with what to do."""
+    from registry_tools.aws.adapter import AwsError
     from registry_tools.cli.sessions_cmd import session_target
-    from registry_tools.deploy.aws import AwsError
 
     made: dict = {}
 
@@ -130,9 +130,9 @@ def reach(profile: str | None = None):
 def bring_up_to_date(store, session_ids: list[str], profile: str | None = None) -> list[str]:
     """Reconcile *session_ids* with AWS as ``sessions resume`` does (``deploy.reconcile_many``; what
     ``sessions list`` and ``show`` do for launching sessions); why those that could not be were not."""
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.sessions import lifecycle
 
-    outcomes = flow.reconcile_many(store, session_ids, reach(profile), clock=command_clock())
+    outcomes = lifecycle.reconcile_many(store, session_ids, reach(profile), clock=command_clock())
     return [f"{sid} may be out of date: could not ask AWS ({outcome})"
             for sid, outcome in outcomes.items() if isinstance(outcome, str)]
 
@@ -153,9 +153,9 @@ def live(store, session_id: str, interval: float, cost_source: str, budget: floa
          profile: str | None = None) -> None:
     from rich.live import Live
 
-    from registry_tools.cli.keys import QuitKey
+    from registry_tools.cli.keypress import QuitKey
     from registry_tools.cli.output import console
-    from registry_tools.sessions.deploy import Detached
+    from registry_tools.sessions.lifecycle import Detached
 
     clients_for = reach(profile)
     snap = take(store, session_id, cost_source, budget, profile, clients_for=clients_for)
@@ -190,7 +190,7 @@ def monitor_session(store, session_id: str, *, once: bool, as_json: bool, interv
     live(store, session_id, interval, cost_source, budget, profile=profile)
 
 
-@click.command("monitor", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("monitor", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--session", "session_id", metavar="ID", help="One session: a live dashboard (or a snapshot).")
 @click.option("--once", is_flag=True, help="Print one snapshot and exit (exit 3 when over --budget).")
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshot(s) as JSON.")

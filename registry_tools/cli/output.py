@@ -11,16 +11,48 @@ from typing import Any
 
 import click
 
+from registry_tools.errors import ArwError
 
-class UserError(click.ClickException):
-    """A problem the user can fix; printed without a traceback, exit code 1."""
+
+class UserError(ArwError, click.ClickException):
+    """A problem the user can fix, found by the CLI itself; printed without a traceback, exit code 1."""
 
     exit_code = 1
+
+    @classmethod
+    def of(cls, exc: ArwError) -> UserError:
+        """The click form of any ``ArwError``: same message, hint and exit code."""
+        error = cls(str(exc), hint=exc.hint)
+        error.exit_code = exc.exit_code
+        return error
 
     def show(self, file=None) -> None:
         from registry_tools.textsafe import printable_lines
 
         click.secho(f"Error: {printable_lines(self.format_message())}", err=True, fg="red")  # may quote an index
+
+
+class _ArwErrors:
+    """Every ``ArwError`` raised by a command becomes a ``UserError`` (click prints it; no traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except ArwError as exc:
+            if isinstance(exc, click.ClickException):
+                raise
+            raise UserError.of(exc) from None
+
+
+class Command(_ArwErrors, click.Command):
+    """A command that may raise any ``ArwError``."""
+
+
+class Group(_ArwErrors, click.Group):
+    """A command group whose commands (and subgroups) may raise any ``ArwError``."""
+
+    command_class = Command
+    group_class = type
 
 
 def command_now():

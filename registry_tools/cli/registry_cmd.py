@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError, command_now, console, emit_json, profile_option
+from registry_tools.cli.output import Group, UserError, command_now, console, emit_json, profile_option
 
 DOMAINS_HELP = "The packs' source tree (default: the nearest domains/ at or above the current directory)."
 
@@ -14,7 +14,7 @@ DOMAINS_HELP = "The packs' source tree (default: the nearest domains/ at or abov
 def resolve_domains_dir(value: Path | None, *, create: bool = False) -> Path:
     """--domains-dir, else the nearest domains/ at or above the current directory; with *create*
     (`registry new`), a directory that does not exist yet: the one given, or ./domains."""
-    from registry_tools.config import find_repo_root
+    from registry_tools.paths import find_repo_root
 
     if value is not None:
         if not value.is_dir() and not (create and not value.exists()):
@@ -35,7 +35,7 @@ domains_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def registry() -> None:
     """Maintainer tools: list, validate, create and version domain packs."""
 
@@ -153,8 +153,8 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
     has one, else from the installed package.
     """
     from registry_tools.cli.extras import LINT_MODULES, MAINTAINER, require_extra
-    from registry_tools.config import find_repo_root
     from registry_tools.packs.repository import pack_version_dirs
+    from registry_tools.paths import find_repo_root
     from registry_tools.pricing.catalogue import PRICE_FILE, PriceError, repository_price_file
     from registry_tools.validation.cache import ResultCache
     from registry_tools.validation.pipeline import validate
@@ -165,13 +165,13 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
     added: tuple[Path, ...] = ()
     notes: list[str] = []
     if changed_since:
-        from registry_tools.validation import changes
+        from registry_tools.validation import git_changes
 
         domains = resolve_domains_dir(domains_dir)
         project: Path | None = domains.parent
         try:
-            found_changes = changes.changed_since(domains, changed_since)
-        except changes.GitError as exc:
+            found_changes = git_changes.changed_since(domains, changed_since)
+        except git_changes.GitError as exc:
             raise UserError(f"--changed-since {changed_since}: {exc}") from None
         version_dirs, added = list(found_changes.changed), found_changes.added
         if reason := found_changes.every_pack_reason():
@@ -253,8 +253,8 @@ def new_cmd(name: str, community: bool, title: str | None, domains_dir: Path | N
     Outside a source tree it creates ./domains/. The template is the source
     tree's templates/domain-template/ when it has one, else the package's.
     """
-    from registry_tools.config import package_data
     from registry_tools.packs.scaffold import ScaffoldError, new_pack
+    from registry_tools.paths import package_data
 
     domains = resolve_domains_dir(domains_dir, create=True)
     template_dir = domains.parent / "templates" / "domain-template"
@@ -341,8 +341,8 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
     ROLLBACK_*, timeout) names the failing resource and reason. The stack is
     always deleted. Exits 0 when the deployment succeeded, 1 otherwise.
     """
-    from registry_tools.deploy.aws import AwsError, Target
-    from registry_tools.deploy.smoke import smoke_test
+    from registry_tools.aws.adapter import AwsError, Target
+    from registry_tools.aws.smoke import smoke_test
     from registry_tools.packs.errors import PackError
     from registry_tools.packs.loader import load_pack_files
     from registry_tools.sandbox import control
@@ -411,12 +411,12 @@ def changed_cmd(ref: str, domains_dir: Path | None, as_json: bool) -> None:
     ...) a note on stderr says so: `registry validate --changed-since` then
     checks every pack, and the test suite deploys every pack in moto.
     """
-    from registry_tools.validation import changes
+    from registry_tools.validation import git_changes
 
     domains = resolve_domains_dir(domains_dir)
     try:
-        found = changes.changed_since(domains, ref)
-    except changes.GitError as exc:
+        found = git_changes.changed_since(domains, ref)
+    except git_changes.GitError as exc:
         raise UserError(f"--since {ref}: {exc}") from None
     if found.every_pack:
         click.echo(f"note: {found.every_pack_files()} changed, which affects every pack; listed here: only packs "
@@ -477,7 +477,7 @@ def prices_refresh(regions: tuple[str, ...], output: Path | None, dry_run: bool,
     """
     import json
 
-    from registry_tools.deploy.aws import AwsError, call
+    from registry_tools.aws.adapter import AwsError, call
     from registry_tools.fsutil import atomic_write_text
     from registry_tools.pricing.catalogue import PRICE_FILE
     from registry_tools.pricing.price_list import build_table

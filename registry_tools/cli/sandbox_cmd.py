@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from registry_tools.cli.output import UserError, emit_json
+from registry_tools.cli.output import Group, UserError, emit_json
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def sandbox() -> None:
     """Run a local AWS emulator (moto) to try everything without an AWS account."""
 

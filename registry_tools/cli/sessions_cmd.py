@@ -7,7 +7,7 @@ import os
 
 import click
 
-from registry_tools.cli.output import UserError, command_clock, command_now, emit_json
+from registry_tools.cli.output import Group, UserError, command_clock, command_now, emit_json
 from registry_tools.textsafe import printable
 
 SANDBOX_ENV = "ARW_SANDBOX"
@@ -33,7 +33,7 @@ def target_for(region: str, sandbox: bool, *, profile: str | None = None, start:
     """AWS in *region* with --profile *profile* (None: the default credential chain, which honours
     AWS_PROFILE and environment credentials in the AWS CLI's order) at the endpoint in AWS_ENDPOINT_URL
     if set, or the sandbox (started when *start*, else it must run)."""
-    from registry_tools.deploy.aws import Target
+    from registry_tools.aws.adapter import Target
     from registry_tools.sandbox import control
 
     if not sandbox:
@@ -53,7 +53,7 @@ def target_for(region: str, sandbox: bool, *, profile: str | None = None, start:
 def session_target(session, profile: str | None = None, *, start: bool = False):
     """Where *session* lives, from any machine sharing its store: the sandbox, or its region at the
     endpoint and with the AWS profile it was deployed with (--profile overrides the profile)."""
-    from registry_tools.deploy.aws import Target
+    from registry_tools.aws.adapter import Target
 
     if session.sandbox:
         return target_for(session.region, True, start=start)
@@ -64,7 +64,7 @@ def session_target(session, profile: str | None = None, *, start: bool = False):
 
 def session_clients(session, profile: str | None = None, *, start: bool = False):
     """boto3 clients for *session*; a profile it was deployed with that this machine lacks is one clear error."""
-    from registry_tools.deploy.aws import AwsError, Clients
+    from registry_tools.aws.adapter import AwsError, Clients
 
     try:
         return Clients(session_target(session, profile, start=start))
@@ -80,7 +80,7 @@ def session_clients(session, profile: str | None = None, *, start: bool = False)
 def default_region(profile: str | None = None, *, sandbox: bool = False) -> str | None:
     """The region AWS tools would use here (AWS_REGION, AWS_DEFAULT_REGION, the profile's; in the
     sandbox only the environment's), or None."""
-    from registry_tools.deploy.aws import AwsError, profile_region
+    from registry_tools.aws.adapter import AwsError, profile_region
 
     if sandbox:
         return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
@@ -92,7 +92,7 @@ def default_region(profile: str | None = None, *, sandbox: bool = False) -> str 
 
 def local_clients(sandbox: bool, profile: str | None):
     """Clients for this shell's own credentials and region (not a session's): the S3 session store, whoami."""
-    from registry_tools.deploy.aws import Clients
+    from registry_tools.aws.adapter import Clients
 
     return Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox, profile=profile))
 
@@ -102,7 +102,7 @@ def state_url(option: str | None) -> str | None:
         return option
     if os.environ.get(STATE_ENV):
         return os.environ[STATE_ENV]
-    from registry_tools.home import config_text
+    from registry_tools.paths import config_text
 
     try:
         if "session_state" not in (config_text() or ""):  # not set: no need to parse it (yaml, trust anchors)
@@ -124,7 +124,7 @@ def open_store(state: str | None, sandbox: bool, profile: str | None = None):
         from registry_tools.sessions.local import LocalStore
 
         return LocalStore()
-    from registry_tools.deploy.aws import AwsError, account_id
+    from registry_tools.aws.adapter import AwsError, account_id
     from registry_tools.sessions.interface import StoreError
     from registry_tools.sessions.s3 import S3Store, parse_state_url
 
@@ -140,9 +140,9 @@ def store_errors():
     """Turn store and session errors into user errors (no tracebacks)."""
     import contextlib
 
-    from registry_tools.deploy.aws import AwsError
-    from registry_tools.sessions.deploy import DeployError
+    from registry_tools.aws.adapter import AwsError
     from registry_tools.sessions.interface import StoreError
+    from registry_tools.sessions.lifecycle import DeployError
     from registry_tools.sessions.model import SessionError
 
     @contextlib.contextmanager
@@ -165,7 +165,7 @@ def session_options(fn):
     return fn
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def sessions(ctx) -> None:
     """Deployed sessions: list (what `sessions` alone shows), show, resume, stop, start, connect, archive,
@@ -206,7 +206,7 @@ def list_sessions(show_all: bool, as_json: bool, mine: bool, state: str | None, 
 
 def whoami(sandbox: bool, profile: str | None) -> str:
     """The STS caller ARN of the credentials this command uses (what sessions record as launched_by)."""
-    from registry_tools.deploy.aws import AwsError, caller
+    from registry_tools.aws.adapter import AwsError, caller
 
     try:
         return caller(local_clients(sandbox, profile))[1]
@@ -272,14 +272,14 @@ def show(session_id: str, as_json: bool, state: str | None, sandbox: bool, profi
 def resume_session(store, session_id: str, *, watch_launching: bool = True, as_json: bool = False,
                    profile: str | None = None) -> None:
     """Reconcile with CloudFormation and EC2, follow a launching stack, then show the session."""
-    from registry_tools.deploy.aws import Stacks
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.aws.adapter import Stacks
+    from registry_tools.sessions import lifecycle
     from registry_tools.sessions.model import LAUNCHING
 
     with store_errors():
         session = store.get(session_id)
         clients = session_clients(session, profile, start=True)
-        session = flow.reconcile(store, session_id, clients, clock=command_clock())
+        session = lifecycle.reconcile(store, session_id, clients, clock=command_clock())
         if session.status == LAUNCHING and watch_launching and not as_json:
             click.echo(f"{session.id}: stack {session.stack_name} is still being created; following it "
                        "(q or Ctrl-C stops watching)")
@@ -294,16 +294,16 @@ def poll_seconds(sandbox: bool) -> float:
 
 def watch(store, session, stacks, clients, timeout: float | None = None):
     """Follow a launching session until its stack ends; q / Ctrl-C detaches (it stays launching)."""
-    from registry_tools.cli.keys import QuitKey
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.cli.keypress import QuitKey
+    from registry_tools.sessions import lifecycle
 
     with QuitKey() as keys:
-        watcher = flow.Watch(event=print_event)
+        watcher = lifecycle.Watch(event=print_event)
         stacks.sleep = keys.wait  # between polls: q detaches
         try:
-            return flow.follow(store, session, stacks, clients, watcher, timeout or flow.DEFAULT_TIMEOUT_S,
+            return lifecycle.follow(store, session, stacks, clients, watcher, timeout or lifecycle.DEFAULT_TIMEOUT_S,
                                clock=command_clock())
-        except (flow.Detached, KeyboardInterrupt):
+        except (lifecycle.Detached, KeyboardInterrupt):
             click.echo(f"\nDetached; the stack goes on. Resume with: aws-research-wizard sessions resume {session.id}")
             raise SystemExit(0) from None
 
@@ -343,7 +343,7 @@ def resume(session_id: str, as_json: bool, no_monitor: bool, state: str | None, 
 def _power(session_id: str, running: bool, timeout: float, state: str | None, sandbox: bool,
            profile: str | None) -> None:
     from registry_tools.monitor.observe import MonitorError, rates_of
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.sessions import lifecycle
 
     store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
@@ -351,7 +351,7 @@ def _power(session_id: str, running: bool, timeout: float, state: str | None, sa
         label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
         click.echo(f"{label}{'Starting' if running else 'Stopping'} {', '.join(session.instance_ids) or 'its instances'}"
                    f" of {session.id} ...")
-        session = flow.set_running(store, session_id, session_clients(session, profile, start=True), running,
+        session = lifecycle.set_running(store, session_id, session_clients(session, profile, start=True), running,
                                    clock=command_clock(), timeout=timeout, poll_seconds=poll_seconds(session.sandbox))
     try:
         monthly = f"${rates_of(session).projected_monthly(running):,.2f} per month"
@@ -495,7 +495,7 @@ def cleanup(older_than: str, dry_run: bool, as_json: bool, state: str | None, sa
 @session_options
 def destroy(session_id: str, timeout: float, state: str | None, sandbox: bool, profile: str | None) -> None:
     """Delete the session's stack (and everything in it), wait, and mark the session completed."""
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.sessions import lifecycle
 
     store = open_store(state, sandbox_requested(sandbox), profile)
     with store_errors():
@@ -503,6 +503,6 @@ def destroy(session_id: str, timeout: float, state: str | None, sandbox: bool, p
         label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
         click.echo(f"{label}Deleting stack {session.stack_name} in {session.region} ...")
         clients = session_clients(session, profile, start=True)
-        session = flow.destroy(store, session_id, clients, clock=command_clock(), timeout=timeout,
+        session = lifecycle.destroy(store, session_id, clients, clock=command_clock(), timeout=timeout,
                                poll_seconds=poll_seconds(session.sandbox))
     click.echo(f"{label}Destroyed {session.id}: stack {session.stack_name} deleted; session {session.status}.")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from registry_tools.cli.output import UserError, command_now, emit_json
+from registry_tools.cli.output import Command, UserError, command_now, emit_json
 
 
-@click.command("keygen")
+@click.command("keygen", cls=Command)
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def keygen_cmd(path: Path, as_json: bool) -> None:
@@ -36,7 +36,7 @@ def keygen_cmd(path: Path, as_json: bool) -> None:
     click.echo(f"Fingerprint: {fp}")
 
 
-@click.command("verify")
+@click.command("verify", cls=Command)
 @click.argument("dist_dir", metavar="DIST_DIR")
 @click.option("--trust-key", "trust_key", multiple=True, metavar="PUBLIC_KEY",
               type=click.Path(path_type=Path, dir_okay=False, exists=True),

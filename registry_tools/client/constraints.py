@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from registry_tools.errors import ArwError
 from registry_tools.packs.semver import Version, VersionError
 
 MAX_CONSTRAINT_LENGTH = 256
@@ -40,7 +41,7 @@ _OPERATOR = re.compile(r"^(\^|~|==|=|!=|>=|<=|>|<)?\s*(.*)$")
 _COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
 
 
-class ConstraintError(ValueError):
+class ConstraintError(ArwError, ValueError):
     """Not a version constraint."""
 
 

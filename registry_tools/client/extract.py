@@ -29,6 +29,8 @@ import unicodedata
 import zlib
 from pathlib import Path, PurePosixPath
 
+from registry_tools.errors import ArwError
+
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 _CHUNK = 64 * 1024
@@ -50,7 +52,7 @@ _TYPE_NAMES = {
 }
 
 
-class ExtractError(Exception):
+class ExtractError(ArwError):
     """The archive must not be extracted (unsafe, over a limit, or corrupt)."""
 
 

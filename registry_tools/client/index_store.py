@@ -23,15 +23,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from registry_tools.build.layout import INDEX_JSON
 from registry_tools.client.settings import Registry
 from registry_tools.client.trust_policy import TrustedIndex, TrustError, check_index
 from registry_tools.clock import is_fresh
-from registry_tools.config import LIMITS, state_dir
+from registry_tools.dist.layout import INDEX_JSON
+from registry_tools.errors import ArwError
 from registry_tools.fetch.dist import index_url
 from registry_tools.fetch.http import Fetcher, FetchError, FetchSettings
 from registry_tools.fetch.urls import release_url
 from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
+from registry_tools.limits import LIMITS
+from registry_tools.paths import state_dir
 from registry_tools.timefmt import format_utc, parse_utc
 
 NOTICE_PREFIX = {"note": "note", "expired": "warning", "failed": "warning",  # how each kind of notice is shown
@@ -39,7 +41,7 @@ NOTICE_PREFIX = {"note": "note", "expired": "warning", "failed": "warning",  # h
 ALWAYS_SHOWN = ("failed", "insecure")  # notices printed even beside --json output (on stderr)
 
 
-class RegistryError(Exception):
+class RegistryError(ArwError):
     """No usable index for a registry (nothing cached and the fetch failed, or refused by trust)."""
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from registry_tools.client.catalog import Catalog, CatalogEntry
 from registry_tools.client.index_store import LoadedIndex, release_urls
-from registry_tools.config import LIMITS, state_dir
+from registry_tools.errors import ArwError
 from registry_tools.fetch.http import Fetcher, FetchError
 from registry_tools.fsutil import (
     PRIVATE_DIR,
@@ -54,7 +54,9 @@ from registry_tools.fsutil import (
     recover_dir,
     replace_dir,
 )
+from registry_tools.limits import LIMITS
 from registry_tools.packs.semver import Version, highest_stable
+from registry_tools.paths import state_dir
 from registry_tools.timefmt import format_utc
 
 RECEIPT = ".arw-receipt.json"
@@ -66,7 +68,7 @@ LOCKS_DIR = ".locks"  # under domains/; hidden like every name installed() skips
 LOCK_TIMEOUT_S = 120.0  # a swap takes milliseconds: this long means a stopped process holds the lock
 
 
-class InstallError(Exception):
+class InstallError(ArwError):
     """The install was refused or failed; nothing was changed."""
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry_tools.config import state_dir
+from registry_tools.errors import ArwError
+from registry_tools.paths import state_dir
 from registry_tools.yamlio import load_yaml
 
 PINS_FILE = "pins.yaml"
 
 
-class PinsError(Exception):
+class PinsError(ArwError):
     """pins.yaml cannot be read."""
 
 

@@ -15,10 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from registry_tools.errors import ArwError
+
 ALLOW_OPTION = "--allow-insecure"
 
 
-class InsecurePack(Exception):
+class InsecurePack(ArwError):
     """The template has error-level security findings that were not explicitly allowed."""
 
 

@@ -29,11 +29,11 @@ from datetime import datetime, timedelta
 
 from registry_tools.client.search import SearchIndex
 from registry_tools.clock import is_expired, is_fresh
-from registry_tools.home import config_text, state_dir_name
+from registry_tools.paths import config_text, state_dir_name
 from registry_tools.timefmt import format_utc, parse_utc
 
 MAGIC = b"ARW-SEARCH 1\n"
-INDEX_FILE = "registry.json"  # registry_tools.build.layout.INDEX_JSON
+INDEX_FILE = "registry.json"  # registry_tools.dist.layout.INDEX_JSON
 _SEP = "\x00"
 
 

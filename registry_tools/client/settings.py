@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from registry_tools.config import LIMITS, state_dir
-from registry_tools.home import CONFIG_FILE
+from registry_tools.errors import ArwError
+from registry_tools.limits import LIMITS
+from registry_tools.paths import CONFIG_FILE, state_dir
 from registry_tools.signing.trust import TrustAnchor
 from registry_tools.yamlio import load_yaml
 
@@ -40,7 +41,7 @@ PUBLIC_REGISTRY = {
 }
 
 
-class SettingsError(Exception):
+class SettingsError(ArwError):
     """The configuration is invalid or cannot be changed as asked."""
 
 
@@ -115,10 +116,10 @@ def config_path() -> Path:
 
 def config_text() -> str | None:
     """The configuration file's exact text (None when there is none: the defaults apply)."""
-    from registry_tools import home
+    from registry_tools import paths
 
     try:
-        return home.config_text()
+        return paths.config_text()
     except OSError as exc:
         raise SettingsError(f"cannot read {config_path()}: {exc.strerror or exc}") from None
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from registry_tools.clock import is_expired
+from registry_tools.errors import ArwError
 from registry_tools.signing.interface import SignatureError, SignerIdentity, Verifier
-from registry_tools.timefmt import parse_utc
+from registry_tools.timefmt import describe_age, parse_utc
 
 
-class TrustError(Exception):
+class TrustError(ArwError):
     """The index must not be used."""
 
 
@@ -33,11 +34,6 @@ class TrustedIndex:
 
     def age_description(self, now: datetime) -> str:
         return describe_age(now - self.expires) if self.expired else ""
-
-
-def describe_age(delta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
 def check_index(data: bytes, signature: bytes | None, verifier: Verifier, *, registry: str,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from registry_tools.build.layout import ARCHIVE_RE, INDEX_JSON, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
-from registry_tools.config import LIMITS
+from registry_tools.dist.layout import ARCHIVE_RE, INDEX_JSON, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
 from registry_tools.fetch.http import Fetcher, FetchError
 from registry_tools.fetch.urls import release_url
+from registry_tools.limits import LIMITS
 
 
 def index_url(location: str) -> str:

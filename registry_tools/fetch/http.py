@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from registry_tools.config import LIMITS
+from registry_tools.errors import ArwError
+from registry_tools.limits import LIMITS
 
 RETRY_STATUSES = {502, 503, 504}
 
@@ -68,7 +69,7 @@ def _lazy_transport(httpx, factory):
     return LazyTransport()
 
 
-class FetchError(Exception):
+class FetchError(ArwError):
     """A download failed, was refused, or exceeded its size cap."""
 
 

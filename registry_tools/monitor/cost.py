@@ -29,32 +29,15 @@ the cost where the last one stopped. ``record`` keeps at most one sample per
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from registry_tools.pricing.cost import HOURS_PER_MONTH, Rates, rates_for  # noqa: F401  (the monitor's rates)
 from registry_tools.sessions.model import MONITORING_HISTORY_MAX
 from registry_tools.timefmt import format_utc, parse_utc
 
-HOURS_PER_MONTH = 730.0
 BILLED_STATES = frozenset({"running"})
 SPACING_S = 300
 MAX_SAMPLES = MONITORING_HISTORY_MAX  # 14 days of SPACING_S samples
-
-
-@dataclass(frozen=True)
-class Rates:
-    """What a session costs per hour: the instance (while running) and its storage (always)."""
-
-    instance_hourly: float
-    storage_hourly: float
-
-    def projected_monthly(self, running: bool = True) -> float:
-        return round(((self.instance_hourly if running else 0.0) + self.storage_hourly) * HOURS_PER_MONTH, 2)
-
-
-def rates_for(catalogue, instance_type: str, region: str, storage_gib: float) -> Rates:
-    """Rates from the price table (``PriceError`` for an unknown type or region)."""
-    return Rates(catalogue.hourly(instance_type, region), storage_gib * catalogue.gp3(region) / HOURS_PER_MONTH)
 
 
 def advance(previous: Mapping | None, launched: datetime, now: datetime, state: str, rates: Rates, *,

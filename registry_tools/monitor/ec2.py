@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from registry_tools.deploy.aws import Clients, call, without_missing
+from registry_tools.aws.adapter import Clients, call, without_missing
 
 DESCRIBE_CHUNK = 1000
 STATUS_CHUNK = 100  # DescribeInstanceStatus takes at most 100 explicit instance ids

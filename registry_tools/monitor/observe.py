@@ -31,8 +31,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from registry_tools.aws.adapter import AwsError, Clients, call
 from registry_tools.clock import is_fresh
-from registry_tools.deploy.aws import AwsError, Clients, call
+from registry_tools.errors import ArwError
 from registry_tools.monitor import cost as costs
 from registry_tools.monitor import ec2
 from registry_tools.sessions import model
@@ -46,7 +47,7 @@ CREATED = "CREATE_COMPLETE"
 _billing_cache: dict[str, tuple[datetime, float]] = {}  # session id -> (asked at, billed USD)
 
 
-class MonitorError(Exception):
+class MonitorError(ArwError):
     """The monitor cannot work out a snapshot (no price for the instance type, ...)."""
 
 
@@ -192,11 +193,11 @@ def refresh(store, session_id: str, clients: Clients, *, now: datetime, cost_sou
 
 def _reconcile(store, session: Session, clients: Clients, now: datetime) -> Session:
     """What ``sessions resume`` does first: CloudFormation (stack, resources) and EC2 -> the session's status."""
-    from registry_tools.sessions import deploy as flow
+    from registry_tools.sessions import lifecycle
 
     try:
-        return flow.reconcile(store, session.id, clients, clock=lambda: now)
-    except flow.DeployError as exc:
+        return lifecycle.reconcile(store, session.id, clients, clock=lambda: now)
+    except lifecycle.DeployError as exc:
         raise MonitorError(str(exc)) from None
 
 

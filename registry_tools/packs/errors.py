@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from registry_tools.errors import ArwError
+
 # What a terminal must never receive from a pack: C0 and C1 control characters (ESC starts escape
 # sequences), DEL, and the bidirectional embedding/override/isolate controls ("Trojan Source").
 UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -44,7 +46,7 @@ class Problem:
         }
 
 
-class PackError(Exception):
+class PackError(ArwError):
     """A pack could not be loaded or changed; ``problems`` says why."""
 
     def __init__(self, problems: list[Problem] | Problem | str, file: str = ""):

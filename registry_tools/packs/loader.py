@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry_tools.config import LIMITS, Limits
+from registry_tools.limits import LIMITS, Limits
 from registry_tools.packs import schema, values
 from registry_tools.packs.errors import PackError, Problem, field_path, safe_text
 from registry_tools.packs.files import PACK_FILE, README_FILE, TEMPLATE_FILE  # noqa: F401  (re-exported)

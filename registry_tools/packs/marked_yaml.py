@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from registry_tools.config import LIMITS, Limits
+from registry_tools.errors import ArwError
+from registry_tools.limits import LIMITS, Limits
 from registry_tools.packs.errors import safe_text
 
 Path_ = tuple[Any, ...]
@@ -36,7 +37,7 @@ class Mark:
     column: int  # 1-based
 
 
-class YamlError(Exception):
+class YamlError(ArwError):
     """Malformed or hostile YAML; carries the position of the problem."""
 
     def __init__(self, message: str, mark: Mark | None = None, rule: str = "yaml"):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry_tools.errors import ArwError
 from registry_tools.packs.errors import PackError
 from registry_tools.packs.loader import PACK_FILE, README_FILE, TEMPLATE_FILE, load_pack
 from registry_tools.packs.repository import COMMUNITY_DIR, LATEST_LINK, find, version_dirs
@@ -30,7 +31,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FIRST_VERSION = Version(0, 1, 0)
 
 
-class ScaffoldError(Exception):
+class ScaffoldError(ArwError):
     """A pack could not be created or bumped; the tree is unchanged."""
 
 

@@ -17,9 +17,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from registry_tools.config import package_data
 from registry_tools.packs.errors import Problem, field_path, safe_text
 from registry_tools.packs.marked_yaml import MarkedDocument
+from registry_tools.paths import package_data
 
 SCHEMA_FILE = package_data("schemas", "domain.schema.json")
 

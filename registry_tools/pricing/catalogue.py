@@ -15,13 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from registry_tools.config import package_data
+from registry_tools.errors import ArwError
+from registry_tools.paths import package_data
 
 PRICE_FILE = package_data("data", "prices.json")
 REPOSITORY_PRICE_FILE = ("registry_tools", "data", "prices.json")
 
 
-class PriceError(LookupError):
+class PriceError(ArwError, LookupError):
     """An instance type or region the catalogue does not know."""
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from registry_tools.packs.model import Pack, Size
 from registry_tools.pricing.catalogue import Catalogue, PriceError
 
-HOURS_PER_MONTH_ALWAYS_ON = 730
+HOURS_PER_MONTH = 730.0  # AWS's convention for monthly prices (24 x 365 / 12)
 TOLERANCE = 0.05
 
 
@@ -85,3 +85,19 @@ def check_estimates(catalogue: Catalogue, pack: Pack, tolerance: float = TOLERAN
                 f"in {pack.cost_estimate.region}, prices of {catalogue.price_date})",
             ))
     return out
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What a session costs per hour: the instance (while running) and its storage (always)."""
+
+    instance_hourly: float
+    storage_hourly: float
+
+    def projected_monthly(self, running: bool = True) -> float:
+        return round(((self.instance_hourly if running else 0.0) + self.storage_hourly) * HOURS_PER_MONTH, 2)
+
+
+def rates_for(catalogue: Catalogue, instance_type: str, region: str, storage_gib: float) -> Rates:
+    """Rates from the price table (``PriceError`` for an unknown type or region)."""
+    return Rates(catalogue.hourly(instance_type, region), storage_gib * catalogue.gp3(region) / HOURS_PER_MONTH)

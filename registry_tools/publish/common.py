@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry_tools.build.dist_dir import read_dist
-from registry_tools.build.layout import INDEX_JSON, PACKS_DIR
+from registry_tools.dist.directory import read_dist
+from registry_tools.dist.layout import INDEX_JSON, PACKS_DIR
 from registry_tools.publish.interface import PublishError
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from registry_tools.build.dist_dir import Artifact, read_dist
-from registry_tools.build.layout import KEY_SIGNATURE_SUFFIX, SIGSTORE_SUFFIX, release_tag
+from registry_tools.dist.directory import Artifact, read_dist
+from registry_tools.dist.layout import KEY_SIGNATURE_SUFFIX, SIGSTORE_SUFFIX, release_tag
 from registry_tools.packs.semver import Version, VersionError
 from registry_tools.publish.interface import PublishError, PublishReport
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from registry_tools.errors import ArwError
 
-class PublishError(Exception):
+
+class PublishError(ArwError):
     """Publishing failed or would overwrite a published file with different content."""
 
 

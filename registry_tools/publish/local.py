@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from registry_tools.build.layout import INDEX_JSON
+from registry_tools.dist.layout import INDEX_JSON
 from registry_tools.fsutil import atomic_write_bytes
 from registry_tools.publish.common import check_serial, plan
 from registry_tools.publish.interface import PublishError, PublishReport

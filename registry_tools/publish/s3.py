@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry_tools.build.layout import INDEX_JSON
+from registry_tools.dist.layout import INDEX_JSON
 from registry_tools.publish.common import check_serial, plan
 from registry_tools.publish.interface import PublishError, PublishReport
 
@@ -33,7 +33,7 @@ class S3Publisher:
             try:
                 client = boto3.Session(profile_name=profile).client("s3")
             except ProfileNotFound as exc:
-                from registry_tools.deploy.aws import no_profile
+                from registry_tools.aws.adapter import no_profile
 
                 raise PublishError(no_profile(exc.kwargs.get("profile"))) from None
         self.s3 = client

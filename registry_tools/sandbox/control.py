@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry_tools.config import state_dir
+from registry_tools.errors import ArwError
 from registry_tools.fsutil import open_append, pid_alive
+from registry_tools.paths import state_dir
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -28,7 +29,7 @@ SANDBOX_ENV = {
 }
 
 
-class SandboxError(Exception):
+class SandboxError(ArwError):
     """The sandbox could not be started, reached or stopped."""
 
 
@@ -97,7 +98,7 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
 
 def target(region: str):
     """A deployment target for the running sandbox (raises SandboxError when it is not running)."""
-    from registry_tools.deploy.aws import Target
+    from registry_tools.aws.adapter import Target
 
     info = current()
     if info is None:

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from registry_tools.errors import ArwError
 from registry_tools.sessions.model import Session
 
 MAX_ID_ATTEMPTS = 50
 
 
-class StoreError(Exception):
+class StoreError(ArwError):
     """The session store cannot be read or written."""
 
 

@@ -52,7 +52,7 @@ RECORD_FORMAT = 2  # the previous release's two files were format 1
 
 
 def default_dir() -> Path:
-    from registry_tools.config import state_dir
+    from registry_tools.paths import state_dir
 
     return state_dir() / "sessions"
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from registry_tools.deploy.stack_status import FAILED as STACK_FAILED
-from registry_tools.deploy.stack_status import IN_PROGRESS, classify_create
-from registry_tools.sessions.registry_file import ACTIVE, COMPLETED, FAILED, FINISHED, LAUNCHING, RUNNING, STOPPED
+from registry_tools.aws.stack_status import FAILED as STACK_FAILED
+from registry_tools.aws.stack_status import IN_PROGRESS, classify_create
+from registry_tools.errors import ArwError
+from registry_tools.sessions.status import ACTIVE, COMPLETED, FAILED, FINISHED, LAUNCHING, RUNNING, STOPPED
 from registry_tools.timefmt import format_utc, parse_utc
 
 STATUSES = (LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED)
@@ -26,7 +27,7 @@ STACK_APPEARS_WITHIN = timedelta(minutes=15)  # a session is saved before its st
 MONITORING_HISTORY_MAX = 14 * 24 * 12  # samples kept per session: 14 days of 5-minute samples (the monitor appends)
 
 
-class SessionError(Exception):
+class SessionError(ArwError):
     """A session record is invalid, or an operation is not allowed in its state."""
 
 

@@ -19,9 +19,6 @@ REGISTRY = "active_sessions.json"
 REGISTRY_VERSION = 3  # 3: stamps of session-<id>.json with inode and size. An older registry is rebuilt once
 PREFIX, RECORD = "session-", ".json"  # session-<id>.json: the whole session, replaced by one rename
 META, STATE = ".yaml", ".state"  # the previous release's two files per session, read and migrated on the next write
-LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED = "launching", "running", "stopped", "completed", "failed"
-ACTIVE = (LAUNCHING, RUNNING, STOPPED)
-FINISHED = (COMPLETED, FAILED)
 
 
 def _of(info: os.stat_result) -> list[int]:

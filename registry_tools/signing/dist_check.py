@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from registry_tools.build.dist_dir import read_dist
-from registry_tools.build.layout import ARCHIVE_RE, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
+from registry_tools.dist.directory import read_dist
+from registry_tools.dist.layout import ARCHIVE_RE, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
 from registry_tools.signing.interface import SignatureError, SignerIdentity, Verifier
 from registry_tools.signing.trust import TrustAnchor
 
@@ -116,9 +116,8 @@ def _listed_releases(index: object, errors: list[str]) -> list[tuple[str, str, s
 
 
 def _check_expiry(index: object, now: datetime, warnings: list[str]) -> None:
-    from registry_tools.client.trust_policy import describe_age
     from registry_tools.clock import is_expired
-    from registry_tools.timefmt import parse_utc
+    from registry_tools.timefmt import describe_age, parse_utc
 
     text = index.get("expires") if isinstance(index, dict) else None
     try:

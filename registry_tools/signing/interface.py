@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from registry_tools.errors import ArwError
 
-class SignatureError(Exception):
+
+class SignatureError(ArwError):
     """A signature is missing, malformed, made by an untrusted signer, or does not match the data."""
 
 

@@ -42,7 +42,7 @@ class TrustAnchor:
 
     @property
     def suffix(self) -> str:
-        from registry_tools.build.layout import KEY_SIGNATURE_SUFFIX, SIGSTORE_SUFFIX
+        from registry_tools.dist.layout import KEY_SIGNATURE_SUFFIX, SIGSTORE_SUFFIX
 
         return KEY_SIGNATURE_SUFFIX if self.kind == KEY else SIGSTORE_SUFFIX
 

@@ -10,7 +10,7 @@ catalog's JS/CSS; ``site/`` at the repository root links to it).
 of ``registry.json``, the home page's counts and two stamp pages; mkdocs builds
 it; ``write_pack_pages`` then writes every pack page from a stamp page: facts
 from the index, the README, software and workflows of the latest archive, all
-versions, and what changed from each previous version (``site.changes``), in
+versions, and what changed from each previous version (``site.version_changes``), in
 one forked worker per CPU for large registries. The site is built next to
 ``out`` and moved into place only when everything succeeded.
 
@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registry_tools.errors import ArwError
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"  # shipped in the package; the checkout's site/ links here
 MARKER = ".arw-site"  # in a built site: lets the next build replace it, and nothing else
 COUNTS_MARKER = "<!-- arw:counts -->"
@@ -43,7 +45,7 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$
 _CHECKSUM = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-class SiteError(Exception):
+class SiteError(ArwError):
     """The site cannot be generated or built (bad input, or mkdocs refused it in strict mode)."""
 
 
@@ -194,7 +196,7 @@ def pack_values(view: PackView, index: dict, dist: Path, out: Path, notes: list[
     ]
     parts.append(html_table("arw-facts", (f"<tr><th>{k}</th><td>{v}</td></tr>\n" for k, v in rows)))
 
-    from registry_tools.site.changes import changes_html
+    from registry_tools.site.version_changes import changes_html
 
     history, latest_read = [], None
     for version in sorted(entry["releases"], key=version_order):
@@ -250,11 +252,11 @@ def read_version(dist: Path, name: str, version: str, release: dict, extra: tupl
     """Read one version's ``domain.yaml``, template and *extra* files from its archive beside the index."""
     import yaml
 
-    from registry_tools.config import LIMITS
+    from registry_tools.limits import LIMITS
     from registry_tools.packs.files import PACK_FILE, TEMPLATE_FILE
     from registry_tools.packs.marked_yaml import SafeDateless
-    from registry_tools.site.changes import diff_input
     from registry_tools.site.readme import read_members
+    from registry_tools.site.version_changes import diff_input
 
     url = str(release.get("download_url", ""))
     # A registry built with --base-url links its archives absolutely; the archive is still beside the index.
@@ -598,11 +600,11 @@ def write_pack_pages(site: Path, views: list[PackView], index: dict, dist: Path,
             import cmarkgfm  # noqa: F401
             import yaml  # noqa: F401
 
-            import registry_tools.client.diff  # noqa: F401
+            import registry_tools.diff.versions  # noqa: F401
             import registry_tools.packs.marked_yaml  # noqa: F401
             import registry_tools.packs.model  # noqa: F401
-            import registry_tools.site.changes  # noqa: F401
             import registry_tools.site.readme  # noqa: F401
+            import registry_tools.site.version_changes  # noqa: F401
 
             chunk = max(1, min(64, len(views) // (workers * 8)))
             # The workers inherit the index and templates frozen (never scanned, so their pages stay shared) and

@@ -27,8 +27,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from registry_tools.config import package_data, state_dir
 from registry_tools.fsutil import atomic_write_text
+from registry_tools.paths import package_data, state_dir
 from registry_tools.validation.findings import Finding
 
 FORMAT = 2  # 2: files relative to the checked directory, findings with a column

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from registry_tools.config import package_data
+from registry_tools.paths import package_data
 from registry_tools.validation.findings import ERROR, WARNING, Finding
 
 MAX_MESSAGE = 600

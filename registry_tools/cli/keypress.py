@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from registry_tools.sessions.deploy import Detached
+from registry_tools.sessions.lifecycle import Detached
 
 
 class QuitKey:

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from registry_tools.deploy.aws import AwsError, Clients, Stacks, Target
+from registry_tools.aws.adapter import AwsError, Clients, Stacks, Target
 from registry_tools.packs.loader import LoadedPack
 from registry_tools.packs.model import Size
 

@@ -48,7 +48,7 @@ SOFTWARE_ORDER = ("base_image", "conda", "conda channels", "spack", "pip", "cont
 
 class DiffInput(Protocol):
     """What the diff reads of a version: ``packs.loader.LoadedPack`` (installed copies) or
-    ``site.changes.VersionFiles`` (archives, for the catalog site)."""
+    ``site.version_changes.VersionFiles`` (archives, for the catalog site)."""
 
     @property
     def pack(self) -> Pack: ...

@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from registry_tools.deploy.stack_status import FAILED, SUCCEEDED, Failure, classify_create, classify_delete, failure_of
+from registry_tools.aws.stack_status import FAILED, SUCCEEDED, Failure, classify_create, classify_delete, failure_of
+from registry_tools.errors import ArwError
 
 
-class AwsError(Exception):
+class AwsError(ArwError):
     """An AWS call failed; ``code`` is the AWS error code when there is one."""
 
     def __init__(self, message: str, code: str | None = None):

@@ -3,7 +3,7 @@
 For each version of a pack (in semver order) the generator reads ``domain.yaml``
 and the CloudFormation template from the version's archive (``generator.read_version``:
 checksum-checked, never extracted), ``diff_input`` turns them into a ``VersionFiles``, and
-``changes_html`` diffs each consecutive pair with ``client.diff.diff_packs`` (the
+``changes_html`` diffs each consecutive pair with ``diff.versions.diff_packs`` (the
 same comparison as ``config diff NAME@A NAME@B``) and renders the client's text
 report as escaped HTML, newest first. A version whose archive is missing or
 unreadable is named, never guessed at.
@@ -23,7 +23,7 @@ OPEN_LATEST = 1  # how many of the newest changes are shown unfolded
 
 @dataclass(frozen=True)
 class VersionFiles:
-    """What the diff needs of one version: the pack model and its template (``client.diff.DiffInput``)."""
+    """What the diff needs of one version: the pack model and its template (``diff.versions.DiffInput``)."""
 
     pack: Any  # registry_tools.packs.model.Pack
     template: dict[str, Any]
@@ -55,7 +55,7 @@ def changes_html(versions: list[tuple[str, VersionFiles | str]]) -> str:
     """HTML for versions in ascending order, each with its files or the reason they are missing."""
     from html import escape
 
-    from registry_tools.client.diff import diff_packs, render_text
+    from registry_tools.diff.versions import diff_packs, render_text
 
     if len(versions) < 2:
         return "<p>This is the pack's first version.</p>\n"

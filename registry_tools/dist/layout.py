@@ -7,7 +7,7 @@
     dist/packs/<name>-<version>.tar.gz<SIG>
 
 <SIG> is ``.sig`` (Ed25519, base64 text) or ``.sigstore.json`` (a sigstore
-bundle). ``build.dist_dir.read_dist`` lists what a dist holds without trusting it.
+bundle). ``dist.directory.read_dist`` lists what a dist holds without trusting it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a built registry directory (``dist/``, see ``build.layout``) holds, read without trusting it:
+"""What a built registry directory (``dist/``, see ``dist.layout``) holds, read without trusting it:
 the index files, and every archive with its signatures. Maintainer side (sign, verify, publish)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry_tools.build.layout import ARCHIVE_RE, INDEX_JSON, INDEX_YAML, PACKS_DIR, SIGNATURE_SUFFIXES
+from registry_tools.dist.layout import ARCHIVE_RE, INDEX_JSON, INDEX_YAML, PACKS_DIR, SIGNATURE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from registry_tools.clock import Clock
-from registry_tools.deploy.aws import (
+from registry_tools.aws.adapter import (
     AwsError,
     Clients,
     Stacks,
@@ -31,6 +30,8 @@ from registry_tools.deploy.aws import (
     instance_states,
     set_instances_running,
 )
+from registry_tools.clock import Clock
+from registry_tools.errors import ArwError
 from registry_tools.sessions import model
 from registry_tools.sessions.interface import SessionStore
 from registry_tools.sessions.model import Observation, Session
@@ -44,7 +45,7 @@ TAG_SESSION, TAG_DOMAIN, TAG_VERSION = "arw:session-id", "arw:domain", "arw:pack
 DEFAULT_TIMEOUT_S = 1800.0
 
 
-class DeployError(Exception):
+class DeployError(ArwError):
     """The deployment request cannot be carried out as asked."""
 
 
@@ -115,9 +116,9 @@ def plan(loaded: LoadedPack, *, size: str | None = None, instance: str | None = 
 def describe_plan(loaded: LoadedPack, sha256: str, chosen: Plan, target: Target) -> dict:
     """What ``deploy --dry-run`` shows: the pack and archive digest, where, the size, the parameters, the
     resources and IAM permissions the stack creates, and the estimated cost. Pure but for the price table."""
-    from registry_tools.client.diff import iam_grants, managed_policies
-    from registry_tools.monitor.cost import HOURS_PER_MONTH, rates_for
+    from registry_tools.diff.versions import iam_grants, managed_policies
     from registry_tools.pricing.catalogue import Catalogue, PriceError
+    from registry_tools.pricing.cost import HOURS_PER_MONTH, rates_for
 
     pack, template = loaded.pack, loaded.template
     catalogue = Catalogue.load()
@@ -288,7 +289,7 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
 
 def _same_account(session: Session, clients: Clients) -> None:
     """A ``DeployError`` when *clients* reach another AWS account than the one *session* lives in."""
-    from registry_tools.deploy.aws import account_id
+    from registry_tools.aws.adapter import account_id
 
     account = account_id(clients)
     if account != session.account:
@@ -329,7 +330,7 @@ def follow(store: SessionStore, session: Session, stacks: Stacks, clients: Clien
 
 def observe(session: Session, clients: Clients) -> Observation:
     """What CloudFormation and EC2 say about *session* now."""
-    from registry_tools.deploy.stack_status import FAILED, classify_create, failure_of
+    from registry_tools.aws.stack_status import FAILED, classify_create, failure_of
 
     stacks = Stacks(clients)
     stack = stacks.describe(session.stack_name)

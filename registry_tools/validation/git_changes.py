@@ -22,6 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry_tools.errors import ArwError
 from registry_tools.packs.loader import PACK_FILE
 from registry_tools.packs.repository import COMMUNITY_DIR, version_dirs
 from registry_tools.packs.semver import Version, VersionError
@@ -31,7 +32,7 @@ from registry_tools.packs.semver import Version, VersionError
 EVERY_PACK = ("registry_tools/", "schemas/", "schemas", "templates/", "templates", "pyproject.toml", "requirements/")
 
 
-class GitError(Exception):
+class GitError(ArwError):
     """git is missing, the directory is not a repository, or the ref is unknown."""
 
 

@@ -1,0 +1,1 @@
+"""What changed between two versions of a pack (`config diff`, the catalog site, deploy checks)."""

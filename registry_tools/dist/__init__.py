@@ -1,0 +1,1 @@
+"""The built registry: its file layout, reading a dist directory, and the index model."""
