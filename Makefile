@@ -1,6 +1,7 @@
 # AWS Research Wizard - developer entry points.
 #   make demo   create .venv, install, run the main flow on the local sandbox
-#   make test   run the test suite (offline)
+#   make test   mypy and the test suite (offline)
+#   make typecheck   mypy (strict for the pure core)
 #   make test-future-offline   the suite and the demo 400 days ahead, in a network namespace with only loopback
 #   make bench  run the benchmarks in bench/
 #   make lint   ruff
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 LOCK_VENV   := build/constraints-venv
 
-.PHONY: demo test test-future-offline bench lint fuzz venv clean constraints
+.PHONY: demo test typecheck test-future-offline bench lint fuzz venv clean constraints
 
 venv: $(STAMP)
 
@@ -43,8 +44,14 @@ constraints:
 demo: $(STAMP)
 	ARW_HOME=$${ARW_HOME:-$(CURDIR)/.demo-home} $(BIN)/python scripts/demo.py
 
+# mypy, then the suite (run even when mypy fails, so one run shows both); either failing fails `make test`
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	status=0; $(BIN)/python -m mypy || status=1; \
+	  $(BIN)/python -m pytest -n 2 -q || status=1; exit $$status
+
+# mypy over registry_tools/ ([tool.mypy] in pyproject.toml: strict for the pure core)
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
 
 # Needs faketime (Debian package) and, for the namespace, root or user namespaces plus iproute2.
 test-future-offline: $(STAMP)
@@ -65,4 +72,4 @@ fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz_validate.py --mutants 10000 $(FUZZ_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo-home .pytest_cache build *.egg-info
+	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache build *.egg-info

@@ -14,7 +14,7 @@ class ArwError(Exception):
     """An error the user can do something about. ``str(exc)`` is the message; ``hint`` what to do."""
 
     hint: str | None = None
-    exit_code = 1
+    exit_code: int = 1  # per error class, as click's ClickException has it
 
     def __init__(self, *args: object, hint: str | None = None) -> None:
         super().__init__(*args)

@@ -22,6 +22,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -56,7 +57,7 @@ def make_dirs(path: Path | str, mode: int = PRIVATE_DIR) -> Path:
     return path
 
 
-def open_append(path: Path | str, mode: int = PRIVATE_FILE):
+def open_append(path: Path | str, mode: int = PRIVATE_FILE) -> BinaryIO:
     """*path* opened for appending (binary), created with exactly *mode*; its directory is made as by ``make_dirs``."""
     path = Path(path)
     make_dirs(path.parent, dir_mode_for(mode))

@@ -1,7 +1,7 @@
 """UTC timestamps as the index, receipts and sessions write them: ``2026-06-28T16:47:00Z``.
 
 ``parse_utc`` avoids ``datetime.strptime``, whose first call imports ``_strptime``
-(and locale, calendar): a few milliseconds on every command that reads a time.
+(and locale, calendar): start-up work every command that reads a time would pay for.
 """
 
 from __future__ import annotations

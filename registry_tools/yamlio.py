@@ -4,8 +4,10 @@ on every command that reads its configuration. Same results, same errors (``yaml
 
 from __future__ import annotations
 
+from typing import Any
 
-def load_yaml(text: str | bytes):
+
+def load_yaml(text: str | bytes) -> Any:
     import yaml
 
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader

@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import re
 import resource
@@ -439,6 +440,7 @@ class PeakMemory:
     """The memory peak of a block: resident (Linux) or traced by tracemalloc (elsewhere, or when asked)."""
 
     def __init__(self, method: str = "auto"):
+        self.startup_peak = self._status("VmHWM") if os.path.exists("/proc/self/status") else 0
         if method == "auto":
             method = "rss" if self._can_reset_rss() else "tracemalloc"
         self.method = method
@@ -479,6 +481,14 @@ class PeakMemory:
         finally:
             peak = self._status("VmHWM") if self.method == "rss" else tracemalloc.get_traced_memory()[1]
             out.update(peak=peak, growth=max(0, peak - before))
+
+    def process_peak(self, largest_measured: int) -> int:
+        """The process's resident peak in bytes. With "rss", the largest VmHWM seen (at start-up and in
+        each measured block: clear_refs resets it). Otherwise getrusage's ru_maxrss, which on Linux keeps
+        the peak of the process that forked this one before its exec (a large test runner shows)."""
+        if self.method == "rss":
+            return max(self.startup_peak, largest_measured, self._status("VmHWM"))
+        return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, largest_measured)
 
     def close(self) -> None:
         if self.method == "tracemalloc":
@@ -654,8 +664,7 @@ def run(mutants: int, seed: int, *, domains: Path, max_cpu: float, max_memory_mb
         "slowest_kind": slowest, "memory_method": memory.method,
         "max_peak_mb_per_validation": round(max_peak / 2**20, 1),
         "max_growth_mb_per_validation": round(max_growth / 2**20, 1),
-        # clear_refs resets the kernel's record too: the largest peak seen is the process's
-        "process_max_rss_mb": round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, max_peak) / 2**20, 1),
+        "process_max_rss_mb": round(memory.process_peak(max_peak) / 2**20, 1),
         "kinds": dict(sorted(kinds.items())),
         "cpu_by_kind": {k: round(v, 2) for k, v in sorted(kind_cpu.items(), key=lambda kv: -kv[1])}, "rules": dict(sorted(rules.items())), "failures": failed[:50],
     }
@@ -681,9 +690,9 @@ def measure_worst_cases(domains: Path, max_bytes: int = 256 * 1024, memory_metho
                              "peak_mb": round(used["peak"] / 2**20, 1), "growth_mb": round(used["growth"] / 2**20, 1),
                              "rules": sorted({f.rule for f in report.findings})}
     memory.close()
-    peaks = [r["peak_mb"] for r in results.values()] if memory.method == "rss" else []
-    results["(process)"] = {"method": memory.method, "max_rss_mb": max(
-        [round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), *peaks])}
+    largest = max((r["peak_mb"] for r in results.values()), default=0.0)
+    results["(process)"] = {"method": memory.method,
+                            "max_rss_mb": round(memory.process_peak(int(largest * 2**20)) / 2**20, 1)}
     return results
 
 

@@ -238,7 +238,37 @@ def test_ingress_from_inside_the_network_is_info(v120):
     assert warnings(diff) == []
     assert len(infos(diff)) == 2
     assert any("NFS (tcp 2049) from 10.42.0.0/16" in m for m in infos(diff))
-    assert any("all traffic from SecurityGroupId ${InstanceSecurityGroup}" in m for m in infos(diff))
+    assert any("all traffic from security group InstanceSecurityGroup on InstanceSecurityGroup" in m for m in infos(diff))
+
+
+def test_ingress_is_read_where_the_rules_read_it(v120):
+    """One reader (security.effective): a separate ingress resource, a prefix list of the template and
+    each allowed value of a parameter show in the diff as they do in the rules."""
+    def edit(template):
+        template["Parameters"]["Lab"] = {"Type": "String", "AllowedValues": ["10.1.0.0/16", "10.2.0.0/16"]}
+        resources(template)["Campus"] = {"Type": "AWS::EC2::PrefixList", "Properties": {
+            "PrefixListName": "campus", "AddressFamily": "IPv4", "MaxEntries": 1,
+            "Entries": [{"Cidr": "172.16.0.0/12"}]}}
+        resources(template)["FromCampus"] = {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+            "GroupId": {"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}, "IpProtocol": "tcp",
+            "FromPort": 8888, "ToPort": 8888, "SourcePrefixListId": {"Fn::GetAtt": ["Campus", "PrefixListId"]}}}
+        resources(template)["FromLab"] = {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+            "GroupId": {"Ref": "InstanceSecurityGroup"}, "IpProtocol": "tcp", "FromPort": 8787, "ToPort": 8787,
+            "CidrIp": {"Ref": "Lab"}}}
+    diff = diff_packs(v120, edited(v120, edit))
+    assert warnings(diff) == []
+    assert sorted(infos(diff)) == [
+        "ingress opened: Jupyter (tcp 8888) from 172.16.0.0/12 in prefix list Campus.PrefixListId on InstanceSecurityGroup",
+        "ingress opened: RStudio (tcp 8787) from 10.1.0.0/16, allowed by parameter Lab on InstanceSecurityGroup",
+        "ingress opened: RStudio (tcp 8787) from 10.2.0.0/16, allowed by parameter Lab on InstanceSecurityGroup",
+    ]
+    # the same rule from a public prefix list entry is the rules' W9114, not an info line
+    def public(template):
+        edit(template)
+        resources(template)["Campus"]["Properties"]["Entries"] = [{"Cidr": "52.94.0.0/16"}]
+    diff = diff_packs(v120, edited(v120, public))
+    assert [c.rule for c in diff.security if c.severity == WARNING] == ["W9114"]
+    assert not any("8888" in m for m in infos(diff))
 
 
 def set_encrypted(value):
@@ -340,6 +370,31 @@ def test_iam_policy_resources_and_managed_policies(v120):
         ("added", "AdministratorAccess"), ("removed", "CloudWatchAgentServerPolicy")}
     assert warnings(diff) == ["new E9106: InstanceRole has the AWS managed policy AdministratorAccess: every action "
                               "on every resource"]
+
+
+def test_iam_policies_given_as_json_text_and_fn_if_branches(v120):
+    """The IAM section reads policies the way the rules do: a document given as JSON text, a
+    RolePolicy resource, both branches of an Fn::If and a parameter shown as what it is."""
+    def edit(template):
+        template["Parameters"]["DataBucket"] = {"Type": "String"}
+        template.setdefault("Conditions", {})["East"] = {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+        resources(template)["ReadData"] = {"Type": "AWS::IAM::RolePolicy", "Properties": {
+            "RoleName": {"Ref": "InstanceRole"}, "PolicyName": "read-data",
+            "PolicyDocument": json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::open-data/*"}]})}}
+        role = resources(template)["InstanceRole"]["Properties"]
+        role["Policies"][0]["PolicyDocument"]["Statement"].append({"Effect": "Allow", "Action": {
+            "Fn::If": ["East", "s3:GetObject", "s3:GetObjectVersion"]}, "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucket}/*"}})
+    diff = diff_packs(v120, edited(v120, edit))
+    assert {(g.principal, g.action, g.resource) for g in diff.iam} == {
+        ("ReadData", "s3:GetObject", "arn:aws:s3:::open-data/*"),
+        ("InstanceRole/ResultsBucketAccess", "s3:GetObject", "arn:${AWS::Partition}:s3:::${DataBucket}/*"),
+        ("InstanceRole/ResultsBucketAccess", "s3:GetObjectVersion", "arn:${AWS::Partition}:s3:::${DataBucket}/*"),
+    }
+    assert all(g.kind == "added" and g.effect == "Allow" for g in diff.iam)
+    # a bucket chosen at deploy time is outside the stack: the rules' warning, in the same diff
+    assert [c.rule for c in diff.security if c.severity == WARNING] == ["W9115"]
 
 
 def set_http_tokens(value):

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from registry_tools.cli.main import cli
 from registry_tools.client.index_store import RegistryError, load_index
 from registry_tools.client.settings import Registry
-from registry_tools.fetch.http import Fetcher, FetchSettings
-from registry_tools.signing.trust import TrustAnchor
+from registry_tools.fetch.http import FetchSettings, HttpFetcher
+from registry_tools.signing.trust import anchor_from_options
 
 from .conftest import FIXTURE_NOW
 from .test_build import build, small_repo  # noqa: F401  (fixture)
@@ -96,7 +96,7 @@ def served(signed_dist):
 
 
 def registry_for(url, key):
-    return Registry("lab", url, TrustAnchor.from_options([key.with_name(key.name + ".pub")], None, None))
+    return Registry("lab", url, anchor_from_options([key.with_name(key.name + ".pub")], None, None))
 
 
 def test_fetch_verify_cache_and_conditional_requests(served):
@@ -249,7 +249,7 @@ def test_a_stalled_index_refresh_falls_back_to_the_cached_index_with_a_note(serv
     load_index(registry, now=FIXTURE_NOW)
     server.trickle["/registry.json"] = (1, 0.05)  # 20 bytes/s: a slow-loris server
     started = time.monotonic()
-    fallback = load_index(registry, now=FIXTURE_NOW, refresh=True, fetcher=Fetcher(QUICK))
+    fallback = load_index(registry, now=FIXTURE_NOW, refresh=True, fetcher=HttpFetcher(QUICK))
     assert time.monotonic() - started < 4
     assert fallback.source == "fallback" and fallback.trusted.serial == 5
     assert "stalled" in fallback.notice and "below the minimum of 500 bytes/s" in fallback.notice
@@ -257,10 +257,10 @@ def test_a_stalled_index_refresh_falls_back_to_the_cached_index_with_a_note(serv
     nothing_cached = Registry("other", url, registry.trust)
     started = time.monotonic()
     with pytest.raises(RegistryError, match="registry other: cannot fetch the index: .* stalled"):
-        load_index(nothing_cached, now=FIXTURE_NOW, fetcher=Fetcher(QUICK))
+        load_index(nothing_cached, now=FIXTURE_NOW, fetcher=HttpFetcher(QUICK))
     assert time.monotonic() - started < 4
     server.trickle.clear()
-    assert load_index(registry, now=FIXTURE_NOW, refresh=True, fetcher=Fetcher(QUICK)).source == "not-modified"
+    assert load_index(registry, now=FIXTURE_NOW, refresh=True, fetcher=HttpFetcher(QUICK)).source == "not-modified"
 
 
 def test_plain_http_registries_warned_about_and_refused_with_require_https(served, fixture_time, arw_home):
@@ -310,3 +310,41 @@ def test_the_download_limits_in_config_apply_to_index_refreshes(served, fixture_
     assert result.exit_code == 0, result.output
     assert "note: registry lab: http://127.0.0.1:" in result.stderr and "stalled" in result.stderr
     assert "using cached index from" in result.stderr and "genomics" in result.stdout
+
+
+class RecordingFetcher:
+    """A second ``Fetcher`` (``fetch.interface``): records each URL it is asked for and hands the work to
+    an ``HttpFetcher``."""
+
+    def __init__(self):
+        self.urls: list[str] = []
+        self._http = HttpFetcher()
+
+    def get(self, url, max_bytes, *, etag=None, last_modified=None):
+        self.urls.append(url)
+        return self._http.get(url, max_bytes, etag=etag, last_modified=last_modified)
+
+    def download(self, url, dest, max_bytes):
+        self.urls.append(url)
+        return self._http.download(url, dest, max_bytes)
+
+
+def served_urls(server, url, since=0) -> list[str]:
+    """The URLs of the requests *server* answered, from the *since*-th on."""
+    return [url.rstrip("/") + path for _, path, _ in server.requests[since:]]
+
+
+def test_load_registries_fetches_through_the_fetcher_it_is_handed(served, fixture_time, arw_home):
+    from registry_tools.client.index_store import load_registries
+
+    repo, www, key, server, url = served
+    runner = CliRunner()
+    runner.invoke(cli, ["config", "registries", "remove", "public"])
+    assert runner.invoke(cli, ["config", "registries", "add", "lab", url, "--trust-key", f"{key}.pub"]).exit_code == 0
+    before = len(server.requests)
+    recorder = RecordingFetcher()
+    catalog, loaded = load_registries(None, now=FIXTURE_NOW, fetcher=recorder)
+    assert catalog.get("genomics") is not None and loaded[0].source == "network"
+    assert recorder.urls == [url + "registry.json", url + "registry.json.sig"]
+    assert recorder.urls == served_urls(server, url, before)  # every request the server saw was the recorder's
+    assert loaded[0].fetcher is recorder  # kept for the archives of this index

@@ -225,13 +225,14 @@ def test_the_console_script_installs_without_click_and_prints_the_same(lab, monk
     import subprocess
     import sys
 
-    from registry_tools.cli import fast_install
+    from registry_tools.cli import options
 
     www, key, home = lab
-    assert fast_install.parse(["genomics@1.1.0", "--registry", "lab", "--json"]) == \
-        ("genomics@1.1.0", "lab", {"--json"})
+    assert options.parse(options.INSTALL, ["genomics@1.1.0", "--registry", "lab", "--json"]) == \
+        {"spec": "genomics@1.1.0", "registry_name": "lab", "as_json": True, "refresh": False, "offline": False,
+         "allow_expired": False}
     for args in (["--help"], ["a", "b"], ["genomics", "--bogus"], ["genomics", "--registry"], []):
-        assert fast_install.parse(args) is None, args
+        assert options.parse(options.INSTALL, args) is None, args
     code = ("import sys; from registry_tools.cli.entry import main; sys.argv = ['arw', 'config', 'install', *sys.argv[1:]];"
             "main(); assert 'click' not in sys.modules, 'imported click'")
     fast = subprocess.run([sys.executable, "-c", code, "genomics@1.0.0"], capture_output=True, text=True)
@@ -395,11 +396,12 @@ def test_swap_leftovers_are_never_listed_and_a_lost_install_is_reinstalled(lab):
 CONCURRENT_INSTALLS = r"""
 import sys
 from registry_tools import clock
-from registry_tools.cli.fast_install import Refused, install_spec
+from registry_tools.client.requests import install_spec
+from registry_tools.errors import ArwError
 for _ in range(int(sys.argv[1])):
     try:
         print(install_spec("genomics@1.2.0", now=clock.now()).splitlines()[0], flush=True)
-    except Refused as exc:
+    except ArwError as exc:
         print(f"refused: {exc}", flush=True)
 """
 
@@ -424,3 +426,31 @@ def test_concurrent_installs_of_one_version_all_succeed(lab):
     assert sorted(os.listdir(pack_dir)) == ["1.2.0"]
     assert not os.listdir(home / "tmp")
     assert run("config", "validate", "genomics@1.2.0", "--no-lint").exit_code == 0
+
+
+def test_install_downloads_through_the_fetcher_it_is_handed(lab, served):  # noqa: F811
+    from registry_tools.client.index_store import load_registries
+    from registry_tools.client.install import install
+    from registry_tools.client.requests import install_request
+
+    from .conftest import FIXTURE_NOW
+    from .test_client_index import RecordingFetcher, served_urls
+
+    server, url = served[3], served[4]
+    before = len(server.requests)
+    recorder = RecordingFetcher()
+    catalog, loaded = load_registries(None, now=FIXTURE_NOW, fetcher=recorder)
+    assert install(catalog, loaded, "genomics", "1.1.0", now=FIXTURE_NOW, fetcher=recorder).version == "1.1.0"
+    assert recorder.urls == [url + "registry.json", url + "registry.json.sig",
+                             url + "packs/genomics-1.1.0.tar.gz", url + "packs/genomics-1.1.0.tar.gz.sig"]
+    assert recorder.urls == served_urls(server, url, before)  # it answered every request
+
+    install(catalog, loaded, "genomics", "1.0.0", now=FIXTURE_NOW)  # none handed: the one that fetched the index
+    assert recorder.urls[-2:] == [url + "packs/genomics-1.0.0.tar.gz", url + "packs/genomics-1.0.0.tar.gz.sig"]
+    assert recorder.urls == served_urls(server, url, before)
+
+    other = RecordingFetcher()  # the use case the CLI's entry points call threads it through
+    assert install_request("genomics@1.2.0", now=FIXTURE_NOW, refresh=True, fetcher=other).version == "1.2.0"
+    assert other.urls[0] == url + "registry.json" and other.urls[-2:] == [
+        url + "packs/genomics-1.2.0.tar.gz", url + "packs/genomics-1.2.0.tar.gz.sig"]
+    assert recorder.urls + other.urls == served_urls(server, url, before)

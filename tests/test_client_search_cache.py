@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from registry_tools.cli import entry, fast_search
+from registry_tools.cli import entry, fast_search, options
 from registry_tools.cli.main import cli
 from registry_tools.client import search_cache
 from registry_tools.paths import state_dir
@@ -77,7 +77,7 @@ def test_the_console_script_uses_the_snapshot_without_importing_click(lab):
                                   ["genomics", "--limit", "0"], ["genomics", "--limit"], ["a", "b"], [],
                                   ["genomics", "--registry", "../etc"], ["--", "genomics"], ["genomics", "--bogus"]])
 def test_anything_but_plain_arguments_goes_to_click(args):
-    assert fast_search.parse(args) is None
+    assert options.parse(options.SEARCH, args) is None
 
 
 def test_the_snapshot_is_ignored_once_it_is_not_what_the_full_command_would_search(lab, monkeypatch, capsys, served):  # noqa: F811

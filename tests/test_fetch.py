@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from registry_tools.cli.main import cli
-from registry_tools.fetch.http import Fetcher, FetchError, FetchSettings, TooSlow
+from registry_tools.fetch.http import FetchError, FetchSettings, HttpFetcher, TooSlow
+from registry_tools.fetch.retry import RetryPolicy
 
 from .test_build import build, small_repo  # noqa: F401  (fixture)
 
@@ -21,7 +22,7 @@ def test_download_and_cap(tmp_path, serve_directory):
     (tmp_path / "www" / "small.bin").write_bytes(b"x" * 1000)
     (tmp_path / "www" / "big.bin").write_bytes(b"y" * 200_000)
     base = serve_directory(tmp_path / "www")
-    fetcher = Fetcher()
+    fetcher = HttpFetcher()
     assert fetcher.download(base + "small.bin", tmp_path / "out" / "small.bin", 1000).read_bytes() == b"x" * 1000
     with pytest.raises(FetchError, match="limit"):
         fetcher.download(base + "big.bin", tmp_path / "out" / "big.bin", 100_000)
@@ -66,12 +67,12 @@ def streaming_server():
 
 def test_cap_is_enforced_while_streaming(tmp_path, streaming_server):
     with pytest.raises(FetchError, match="stopped while downloading"):
-        Fetcher().download(streaming_server + "/endless", tmp_path / "endless", 1_000_000)
+        HttpFetcher().download(streaming_server + "/endless", tmp_path / "endless", 1_000_000)
 
 
 def test_retry_on_503(tmp_path, streaming_server):
     _Streaming.calls = 0
-    path = Fetcher(FetchSettings(backoff=0.01)).download(streaming_server + "/flaky", tmp_path / "flaky", 100_000)
+    path = HttpFetcher(FetchSettings(retry=RetryPolicy(first_delay=0.01))).download(streaming_server + "/flaky", tmp_path / "flaky", 100_000)
     assert path.stat().st_size == 65536 and _Streaming.calls == 2
 
 
@@ -94,7 +95,7 @@ def test_verify_a_registry_served_over_http(small_repo, tmp_path, serve_director
 # Small limits (FetchSettings, as config.yaml sets them) keep these fast: a real stall takes the
 # defaults' 20-second window, a never-ending body their 120-second deadline.
 
-QUICK = FetchSettings(deadline=2.0, min_rate=200, rate_window=0.5, backoff=0.05)
+QUICK = FetchSettings(deadline=2.0, min_rate=200, rate_window=0.5, retry=RetryPolicy(first_delay=0.05))
 
 
 class _Slow(http.server.BaseHTTPRequestHandler):
@@ -146,8 +147,8 @@ def slow_server():
     ("/busy", "no complete answer within the 2-second deadline", 5),  # retries end at the deadline too
 ])  # (bounds with room for a busy machine: the point is seconds, not the minutes a trickle takes)
 def test_a_slow_server_is_stopped_by_the_deadline_or_the_minimum_rate(tmp_path, slow_server, path, reason, within):
-    fetcher = Fetcher(FetchSettings(deadline=2.0, min_rate=0 if path == "/busy" else 200, rate_window=0.5,
-                                    retries=1000, backoff=0.05))
+    fetcher = HttpFetcher(FetchSettings(deadline=2.0, min_rate=0 if path == "/busy" else 200, rate_window=0.5,
+                                        retry=RetryPolicy(attempts=1000, first_delay=0.05, factor=1.0)))
     started = time.monotonic()
     with pytest.raises(TooSlow, match=reason):
         fetcher.download(slow_server + path, tmp_path / "out" / "file", 1_000_000)
@@ -183,7 +184,7 @@ def test_a_fast_download_is_not_held_up_by_its_watchdog(tmp_path, serve_director
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "a.bin").write_bytes(b"a" * 300_000)
     base = serve_directory(tmp_path / "www")
-    fetcher = Fetcher(QUICK)
+    fetcher = HttpFetcher(QUICK)
     for _ in range(20):  # each with its own watchdog, stopped when it ends
         assert fetcher.get(base + "a.bin", 1_000_000).content == b"a" * 300_000
     time.sleep(0.1)
@@ -201,7 +202,7 @@ def test_only_regular_local_files_are_read(tmp_path):
     os.mkfifo(fifo)
     (tmp_path / "dir").mkdir()
     (tmp_path / "file").write_bytes(b"data")
-    fetcher = Fetcher()
+    fetcher = HttpFetcher()
     assert fetcher.get(str(tmp_path / "file"), 100).content == b"data"
     assert fetcher.get((tmp_path / "file").as_uri(), 100).content == b"data"
     outcome = {}
@@ -275,7 +276,7 @@ def test_plain_http_is_refused_with_require_https_except_on_loopback(tmp_path, s
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "a").write_bytes(b"a")
     base = serve_directory(tmp_path / "www")
-    strict = Fetcher(FetchSettings(require_https=True))
+    strict = HttpFetcher(FetchSettings(require_https=True))
     assert strict.get(base + "a", 10).content == b"a"  # loopback: never leaves the machine
     # refused before any connection (tests/conftest.py would also fail a test that tried one)
     with pytest.raises(FetchError, match="plain HTTP to registry.example.org refused: require_https"):
@@ -298,7 +299,112 @@ def test_a_redirect_to_plain_http_is_refused_with_require_https():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with pytest.raises(FetchError, match="plain HTTP to 192.0.2.1 refused"):
-            Fetcher(FetchSettings(require_https=True)).get(f"http://127.0.0.1:{server.server_address[1]}/", 10)
+            HttpFetcher(FetchSettings(require_https=True)).get(f"http://127.0.0.1:{server.server_address[1]}/", 10)
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- the one retry policy -----------------------------------------------------------------------------
+
+
+class Scripted(http.server.BaseHTTPRequestHandler):
+    """Answers each GET with the next status of ``answers`` (200 "ok" once they run out); counts them."""
+
+    answers: list[int] = []
+    served = 0
+
+    def do_GET(self):
+        cls = type(self)
+        cls.served += 1
+        status = cls.answers.pop(0) if cls.answers else 200
+        body = b"ok" if status == 200 else b""
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted():
+    """(url, handler class): a loopback server whose answers a test scripts through ``handler.answers``."""
+    handler = type("ScriptedHandler", (Scripted,), {"answers": [], "served": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/file", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_default_retry_policy_is_the_one_downloads_always_had():
+    from registry_tools.fetch.retry import DEFAULT_RETRY, RETRY_STATUSES
+
+    assert FetchSettings().retry is DEFAULT_RETRY
+    assert DEFAULT_RETRY.statuses == RETRY_STATUSES == {502, 503, 504}
+    assert DEFAULT_RETRY.attempts == 3  # two retries
+    assert [DEFAULT_RETRY.delay(n) for n in (1, 2)] == [0.5, 1.0]
+    assert RetryPolicy(first_delay=0.1, factor=3.0).delay(3) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="at least one attempt"):
+        RetryPolicy(attempts=0)
+
+
+@pytest.mark.parametrize(("answers", "outcome", "served", "pauses"), [
+    ([503, 502], "ok", 3, [0.25, 0.75]),  # each pause factor times the one before
+    ([504, 503, 503], "HTTP 503", 3, [0.25, 0.75]),  # the tries run out: the last answer is reported
+    ([404], "HTTP 404", 1, []),  # not a status worth another try
+    ([500], "HTTP 500", 1, []),
+])
+def test_downloads_follow_the_retry_policy_with_an_injected_pause(tmp_path, scripted, answers, outcome, served, pauses):
+    url, handler = scripted
+    policy = RetryPolicy(attempts=3, first_delay=0.25, factor=3.0)
+    for call in ("get", "download"):
+        handler.answers, handler.served, slept = list(answers), 0, []
+        fetcher = HttpFetcher(FetchSettings(retry=policy), sleep=slept.append)
+        if outcome == "ok":
+            got = fetcher.get(url, 10).content if call == "get" else fetcher.download(url, tmp_path / "f", 10).read_bytes()
+            assert got == b"ok"
+        else:
+            with pytest.raises(FetchError, match=outcome):
+                fetcher.get(url, 10) if call == "get" else fetcher.download(url, tmp_path / "f", 10)
+        assert (handler.served, slept) == (served, pauses), call
+
+
+def test_a_failed_connection_is_retried_under_the_policy(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    slept = []
+    fetcher = HttpFetcher(FetchSettings(retry=RetryPolicy(attempts=4, first_delay=0.1, factor=2.0)), sleep=slept.append)
+    with pytest.raises(FetchError, match="ConnectError"):
+        fetcher.get(f"http://127.0.0.1:{port}/x", 10)
+    assert slept == [0.1, 0.2, 0.4]
+
+
+def test_retry_returns_the_answer_discards_the_retried_ones_and_raises_what_is_not_retryable():
+    from registry_tools.fetch.retry import retry
+
+    policy = RetryPolicy(attempts=4, first_delay=1.0, factor=2.0)
+    answers, discarded, slept, heard = [503, 502, 200], [], [], []
+    got = retry(policy, lambda: answers.pop(0), status=lambda a: a, discard=discarded.append, sleep=slept.append,
+                on_retry=heard.append)
+    assert (got, discarded, slept, heard) == (200, [503, 502], [1.0, 2.0], ["503", "502"])
+
+    errors = [ConnectionError("down"), ConnectionError("down"), "done"]
+
+    def attempt():
+        outcome = errors.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    slept.clear()
+    assert retry(policy, attempt, retryable=lambda exc: isinstance(exc, ConnectionError), sleep=slept.append) == "done"
+    assert slept == [1.0, 2.0]
+    with pytest.raises(KeyError):  # not retryable: raised at once
+        retry(policy, lambda: {}["x"], retryable=lambda exc: isinstance(exc, ConnectionError), sleep=slept.append)
+    assert slept == [1.0, 2.0]

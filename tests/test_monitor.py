@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry_tools.aws.adapter import AwsError, Clients, Target
+from registry_tools.aws.adapter import BotoAws
+from registry_tools.aws.interface import AwsError, Target
 from registry_tools.monitor import cost as costs
 from registry_tools.monitor import ec2
 from registry_tools.monitor import observe as monitor
@@ -95,46 +96,26 @@ def test_what_ec2_does_not_say_is_charged_by_the_previous_sample():
     assert costs.running_seconds(T0, T0 + hour, None, "running", T0 - hour) == 3600
 
 
-def test_transition_times_from_ec2_reasons():
-    assert ec2.transition_time("User initiated (2026-06-28 17:00:00 GMT)") == datetime(2026, 6, 28, 17, tzinfo=UTC)
-    assert ec2.transition_time("User initiated (2026-12-04 16:50:21 UTC)") == datetime(2026, 12, 4, 16, 50, 21, tzinfo=UTC)
-    assert ec2.transition_time("Server.SpotInstanceTermination") is None
-    assert ec2.transition_time("") is None and ec2.transition_time(None) is None
-    assert ec2.transition_time("User initiated (2026-13-45 99:00:00 GMT)") is None
+def test_usage_maps_every_instance_to_its_own_series_across_requests():
+    """600 instances are 1200 queries, three GetMetricData requests: each series still lands on its instance."""
+    from moto import mock_aws
 
-
-class FakeClients:
-    """Records each call's size: a CloudWatch / EC2 double for the chunking of large groups."""
-
-    def __init__(self):
-        self.calls: list[tuple[str, int]] = []
-
-    def __call__(self, service):
-        return self
-
-    def get_metric_data(self, MetricDataQueries, **kwargs):  # noqa: N803 - boto3's names
-        assert len(MetricDataQueries) <= 500 and len({q["Id"] for q in MetricDataQueries}) == len(MetricDataQueries)
-        self.calls.append(("GetMetricData", len(MetricDataQueries)))
-        return {"MetricDataResults": [
-            {"Id": q["Id"], "Timestamps": [T0], "Values": [float(q["MetricStat"]["Metric"]["Dimensions"][0]["Value"][2:])]}
-            for q in MetricDataQueries]}
-
-    def describe_instance_status(self, InstanceIds, IncludeAllInstances):  # noqa: N803
-        assert len(InstanceIds) <= 100 and IncludeAllInstances
-        self.calls.append(("DescribeInstanceStatus", len(InstanceIds)))
-        return {"InstanceStatuses": [{"InstanceId": i, "SystemStatus": {"Status": "ok"},
-                                      "InstanceStatus": {"Status": "initializing"}} for i in InstanceIds]}
-
-
-def test_large_groups_are_split_at_the_api_limits():
-    ids = [f"i-{k}" for k in range(600)]
-    fake = FakeClients()
-    series = ec2.metrics(fake, ids, T0)
-    assert [n for _, n in fake.calls] == [500, 500, 200]  # 2 queries per instance, 500 per call
-    assert series["i-0"] == ((0.0,), (0.0,)) and series["i-599"] == ((599.0,), (599.0,))
-    fake.calls.clear()
-    checks = ec2.checks(fake, ids[:250])
-    assert [n for _, n in fake.calls] == [100, 100, 50] and checks["i-249"] == {"system": "ok", "instance": "initializing"}
+    ids = [f"i-{k:017x}" for k in range(600)]
+    with mock_aws():
+        aws = BotoAws(Target("us-east-1"))
+        for instance_id, value in ((ids[0], 1.5), (ids[499], 2.5), (ids[599], 3.5)):
+            aws.clients("cloudwatch").put_metric_data(Namespace="AWS/EC2", MetricData=[
+                {"MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+                 "Timestamp": T0 - timedelta(minutes=10), "Value": value, "Unit": "Percent"}])
+        aws.clients("cloudwatch").put_metric_data(Namespace="CWAgent", MetricData=[
+            {"MetricName": "mem_used_percent", "Dimensions": [{"Name": "InstanceId", "Value": ids[599]}],
+             "Timestamp": T0 - timedelta(minutes=5), "Value": 70.0, "Unit": "Percent"}])
+        calls = []
+        aws.clients("cloudwatch").meta.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
+        series = ec2.usage(aws.metrics, ids, T0)
+    assert calls == ["GetMetricData"] * 3
+    assert series[ids[0]] == ((1.5,), ()) and series[ids[499]] == ((2.5,), ()) and series[ids[599]] == ((3.5,), (70.0,))
+    assert series[ids[1]] == ((), ()) and len(series) == 600  # no data yet: empty, never 0
 
 
 def test_history_keeps_one_sample_per_spacing_and_is_bounded():
@@ -159,28 +140,28 @@ def live_session(machine, monkeypatch):  # noqa: F811
     env = machine()
     session = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))
     monkeypatch.setenv("ARW_HOME", env["ARW_HOME"])
-    clients = Clients(Target("us-east-1", machine.endpoint))
-    return env, session, clients, machine.endpoint
+    aws = BotoAws(Target("us-east-1", machine.endpoint))
+    return env, session, aws, machine.endpoint
 
 
-def put_metrics(clients, instance_id: str, name: str, namespace: str, values, now: datetime) -> None:
+def put_metrics(aws, instance_id: str, name: str, namespace: str, values, now: datetime) -> None:
     data = [{"MetricName": name, "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
              "Timestamp": now - timedelta(minutes=5 * (len(values) - k)), "Value": v, "Unit": "Percent"}
             for k, v in enumerate(values)]
-    clients("cloudwatch").put_metric_data(Namespace=namespace, MetricData=data)
+    aws.clients("cloudwatch").put_metric_data(Namespace=namespace, MetricData=data)
 
 
 def test_snapshot_values_no_data_yet_and_continuity(live_session):
-    env, session, clients, _ = live_session
+    env, session, aws, _ = live_session
     store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
     now = datetime.now(UTC).replace(microsecond=0)
-    first = monitor.refresh(store, sid, clients, now=now)
+    first = monitor.refresh(store, sid, aws, now=now)
     assert first["cpu_percent"] is None and first["memory_percent"] is None  # no data yet, not 0
     assert first["instance_state"] == "running" and first["health"] in ("ok", "initializing", "unknown")
     assert first["cost_source"] == "estimate" and first["stack_status"] == "CREATE_COMPLETE"
-    put_metrics(clients, instance, "CPUUtilization", "AWS/EC2", [10.0, 20.0, 35.5], now)
-    put_metrics(clients, instance, "mem_used_percent", "CWAgent", [40.0, 62.25], now)
-    second = monitor.refresh(store, sid, clients, now=now + timedelta(minutes=30))
+    put_metrics(aws, instance, "CPUUtilization", "AWS/EC2", [10.0, 20.0, 35.5], now)
+    put_metrics(aws, instance, "mem_used_percent", "CWAgent", [40.0, 62.25], now)
+    second = monitor.refresh(store, sid, aws, now=now + timedelta(minutes=30))
     assert second["cpu_percent"] == 35.5 and second["cpu_trend"] == [10.0, 20.0, 35.5]
     assert second["memory_percent"] == 62.25
     hourly = 1.0584  # r7i.4xlarge, us-east-1, in the price table
@@ -192,16 +173,16 @@ def test_snapshot_values_no_data_yet_and_continuity(live_session):
     history = store.get(sid).monitoring
     assert len(history) >= 2 and history[-1]["cost_usd"] == pytest.approx(third["cost_usd"], abs=0.01)
     # stopped: from the first sample that sees it stopped on, nothing more is charged for the instance
-    clients("ec2").stop_instances(InstanceIds=[instance])
-    seen_stopped = monitor.refresh(store, sid, clients, now=now + timedelta(minutes=40))
+    aws.clients("ec2").stop_instances(InstanceIds=[instance])
+    seen_stopped = monitor.refresh(store, sid, aws, now=now + timedelta(minutes=40))
     assert seen_stopped["instance_state"] == "stopped"
-    later = monitor.refresh(store, sid, clients, now=now + timedelta(minutes=100))
+    later = monitor.refresh(store, sid, aws, now=now + timedelta(minutes=100))
     assert later["runtime_hours"] == seen_stopped["runtime_hours"]
     assert later["projected_monthly_usd"] < seen_stopped["projected_monthly_usd"] or later["projected_monthly_usd"] < 100
 
 
 def test_budget_list_view_and_call_count(live_session):
-    env, session, clients, _ = live_session
+    env, session, aws, _ = live_session
     over = arw(env, "monitor", "--session", session["id"], "--once", "--budget", "1")
     assert over.returncode == 3 and "over the budget" in over.stderr and "OVER BUDGET" in over.stdout
     within = arw(env, "monitor", "--session", session["id"], "--once", "--budget", "100000")
@@ -209,8 +190,8 @@ def test_budget_list_view_and_call_count(live_session):
     listing = ok(env, "monitor", "--once")
     assert session["id"] in listing.splitlines()[1]
     calls = []
-    clients._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
-    monitor.refresh(LocalStore(), session["id"], clients, now=datetime.now(UTC))
+    aws.clients.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
+    monitor.refresh(LocalStore(), session["id"], aws, now=datetime.now(UTC))
     assert len(calls) <= 3, calls
 
 
@@ -264,18 +245,18 @@ def test_monitor_one_launching_session_and_sessions_show_reconcile(machine):  # 
 
 
 def test_a_stop_between_two_samples_is_charged_up_to_the_stop(live_session):
-    env, session, clients, _ = live_session
+    env, session, aws, _ = live_session
     store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
     now = datetime.now(UTC).replace(microsecond=0)
-    first = monitor.refresh(store, sid, clients, now=now)
-    clients("ec2").stop_instances(InstanceIds=[instance])  # now-ish, by EC2's clock
-    seen = monitor.refresh(store, sid, clients, now=now + timedelta(hours=5))  # seen stopped 5 hours later
+    first = monitor.refresh(store, sid, aws, now=now)
+    aws.clients("ec2").stop_instances(InstanceIds=[instance])  # now-ish, by EC2's clock
+    seen = monitor.refresh(store, sid, aws, now=now + timedelta(hours=5))  # seen stopped 5 hours later
     assert seen["instance_state"] == "stopped" and seen["status"] == "stopped"
     assert seen["runtime_hours"] == pytest.approx(first["runtime_hours"], abs=0.01)  # not 5 hours more
     assert seen["projected_monthly_usd"] == pytest.approx(500 * 0.08, abs=0.01)  # storage only
     assert [r["status"] for r in json.loads(ok(env, "sessions", "list", "--json"))] == ["stopped"]
-    clients("ec2").start_instances(InstanceIds=[instance])
-    running = monitor.refresh(store, sid, clients, now=now + timedelta(hours=6))
+    aws.clients("ec2").start_instances(InstanceIds=[instance])
+    running = monitor.refresh(store, sid, aws, now=now + timedelta(hours=6))
     assert running["status"] == "running" and running["instance_state"] == "running"
     assert running["runtime_hours"] == pytest.approx(seen["runtime_hours"] + 1, abs=0.01)
 
@@ -309,13 +290,13 @@ def test_unreachable_sessions_are_shown_with_the_reason_beside_the_others(machin
 
 
 def test_no_price_and_a_vanished_record_do_not_stop_the_others(live_session):
-    env, session, clients, _ = live_session
+    env, session, aws, _ = live_session
     store, sid = LocalStore(), session["id"]
     odd = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))["id"]
     gone = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))["id"]
     store.update(odd, lambda s: replace(s, instance_type="x9.nonexistent"))
     store.remove(gone)
-    snaps = monitor.refresh_many(store, [sid, odd, gone], lambda s: clients, now=datetime.now(UTC))
+    snaps = monitor.refresh_many(store, [sid, odd, gone], lambda s: aws, now=datetime.now(UTC))
     assert [s["session"] for s in snaps] == [sid, odd, gone]
     assert "error" not in snaps[0] and snaps[0]["instance_state"] == "running"
     assert "no price for x9.nonexistent" in snaps[1]["error"] and snaps[1]["status"] == "running"
@@ -329,16 +310,16 @@ def test_no_price_and_a_vanished_record_do_not_stop_the_others(live_session):
 
 
 def test_vanished_instances_and_a_deleted_stack(live_session):
-    env, session, clients, endpoint = live_session
+    env, session, aws, endpoint = live_session
     store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
-    assert ec2.describe(clients, [instance, "i-0123456789abcdef0"])["i-0123456789abcdef0"].state == "terminated"
-    monitor.refresh(store, sid, clients, now=datetime.now(UTC))
-    clients("cloudformation").delete_stack(StackName=session["stack_name"])
-    snap = monitor.refresh(store, sid, clients, now=datetime.now(UTC) + timedelta(minutes=10))
+    assert aws.instances.describe([instance, "i-0123456789abcdef0"])["i-0123456789abcdef0"].state == "terminated"
+    monitor.refresh(store, sid, aws, now=datetime.now(UTC))
+    aws.clients("cloudformation").delete_stack(StackName=session["stack_name"])
+    snap = monitor.refresh(store, sid, aws, now=datetime.now(UTC) + timedelta(minutes=10))
     assert snap["status"] == "completed" and snap["projected_monthly_usd"] == 0
     assert "deleted outside" in (store.get(sid).status_reason or "")
-    counted, calls = Clients(Target("us-east-1", endpoint)), []
-    counted._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
+    counted, calls = BotoAws(Target("us-east-1", endpoint)), []
+    counted.clients.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
     finished = monitor.refresh(store, sid, counted, now=datetime.now(UTC) + timedelta(minutes=20))
     assert finished["status"] == "completed" and calls == []  # a finished session costs no AWS call
     assert ok(env, "monitor", "--once").startswith("No active sessions")
@@ -348,16 +329,16 @@ def test_one_refresh_of_ten_sessions_in_one_region_costs_three_calls(machine):  
     env = machine()
     ids = detached(env, 10)
     store = store_of(env)
-    clients = Clients(Target("us-east-1", machine.endpoint))
+    aws = BotoAws(Target("us-east-1", machine.endpoint))
     now = datetime.now(UTC).replace(microsecond=0)
-    first = monitor.refresh_many(store, ids, lambda s: clients, now=now)  # reconciles the launching ones
+    first = monitor.refresh_many(store, ids, lambda s: aws, now=now)  # reconciles the launching ones
     assert all(s["status"] == "running" and s["instance_state"] == "running" for s in first), first
     instances = [s["instance_id"] for s in first]
     assert len(set(instances)) == 10
-    put_metrics(clients, instances[3], "CPUUtilization", "AWS/EC2", [12.0, 88.0], now)
-    put_metrics(clients, instances[7], "mem_used_percent", "CWAgent", [55.5], now)
-    counted, calls = Clients(Target("us-east-1", machine.endpoint)), []
-    counted._session.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
+    put_metrics(aws, instances[3], "CPUUtilization", "AWS/EC2", [12.0, 88.0], now)
+    put_metrics(aws, instances[7], "mem_used_percent", "CWAgent", [55.5], now)
+    counted, calls = BotoAws(Target("us-east-1", machine.endpoint)), []
+    counted.clients.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
     snaps = monitor.refresh_many(store, ids, lambda s: counted, now=now + timedelta(minutes=10))
     assert len(calls) <= 3, calls
     assert sorted(calls) == ["DescribeInstanceStatus", "DescribeInstances", "GetMetricData"]
@@ -369,7 +350,7 @@ def test_one_refresh_of_ten_sessions_in_one_region_costs_three_calls(machine):  
 
 
 def test_billing_cost_from_cost_explorer(live_session):
-    env, session, clients, endpoint = live_session
+    env, session, aws, endpoint = live_session
     result = {"results": [{"ResultsByTime": [
         {"TimePeriod": {"Start": "2026-06-28", "End": "2026-06-29"}, "Total": {"UnblendedCost": {"Amount": "12.5", "Unit": "USD"}}},
         {"TimePeriod": {"Start": "2026-06-29", "End": "2026-06-30"}, "Total": {"UnblendedCost": {"Amount": "7.25", "Unit": "USD"}}},
@@ -380,7 +361,7 @@ def test_billing_cost_from_cost_explorer(live_session):
 
 
 def test_cost_explorer_is_asked_again_only_after_an_hour_of_the_callers_clock(live_session):
-    env, session, clients, endpoint = live_session
+    env, session, aws, endpoint = live_session
     sid = session["id"]
 
     def inject(amount: str) -> None:
@@ -389,21 +370,21 @@ def test_cost_explorer_is_asked_again_only_after_an_hour_of_the_callers_clock(li
         assert httpx.post(f"{endpoint}/moto-api/static/ce/cost-and-usage-results", json=result).status_code == 201
 
     calls = []
-    clients._session.events.register("before-call.ce.*", lambda model, **kw: calls.append(model.name))
+    aws.clients.events.register("before-call.ce.*", lambda model, **kw: calls.append(model.name))
     stored = LocalStore().get(sid)
     t0 = datetime(2031, 1, 1, 12, tzinfo=UTC)  # any time at all: the cache follows the clock it is given
     inject("5.0")
-    assert monitor.billed_cost(clients, stored, t0) == 5.0 and len(calls) == 1
-    assert monitor.billed_cost(clients, stored, t0 + timedelta(minutes=59)) == 5.0 and len(calls) == 1  # cached
-    monitor.billed_cost(clients, stored, t0 + timedelta(minutes=61))
+    assert monitor.billed_cost(aws, stored, t0) == 5.0 and len(calls) == 1
+    assert monitor.billed_cost(aws, stored, t0 + timedelta(minutes=59)) == 5.0 and len(calls) == 1  # cached
+    monitor.billed_cost(aws, stored, t0 + timedelta(minutes=61))
     assert len(calls) == 2
-    monitor.billed_cost(clients, stored, t0 - timedelta(minutes=1))
+    monitor.billed_cost(aws, stored, t0 - timedelta(minutes=1))
     assert len(calls) == 3  # the clock went back: the cached answer is not trusted
 
 
 def test_history_in_s3_is_read_from_a_second_machine(live_session, machine):  # noqa: F811
-    env, session, clients, endpoint = live_session
-    s3 = clients("s3")
+    env, session, aws, endpoint = live_session
+    s3 = aws.clients("s3")
     bucket = f"arw-monitor-{os.getpid()}"
     s3.create_bucket(Bucket=bucket)
     state = f"s3://{bucket}/lab"

@@ -78,6 +78,13 @@ def test_publish_errors_are_clear(dist, tmp_path, monkeypatch):
     assert no_repo.exit_code == 2 and "--repo" in no_repo.output
     no_token = runner.invoke(cli, ["registry", "publish", str(dist), "--to", "github", "--repo", "o/r"])
     assert no_token.exit_code == 1 and "GITHUB_TOKEN" in no_token.output
+    named = runner.invoke(cli, ["registry", "publish", str(dist), "--to", "github:o/r"])  # the repository in --to
+    assert named.exit_code == 1 and "publishing to GitHub (o/r) needs a token in the GITHUB_TOKEN" in named.output
+    unsupported = runner.invoke(cli, ["registry", "publish", str(dist), "--to", "ftp://example.org/r"])
+    assert unsupported.exit_code == 2 and "unsupported publish destination 'ftp://example.org/r'" in unsupported.output
+    stray_repo = runner.invoke(cli, ["registry", "publish", str(dist), "--to", str(tmp_path / "m"), "--repo", "o/r"])
+    assert stray_repo.exit_code == 2 and "--repo o/r only applies to GitHub" in stray_repo.output
+    assert not (tmp_path / "m").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
     missing = runner.invoke(cli, ["registry", "publish", str(empty), "--to", str(tmp_path / "m")])

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.server
 import io
 import json
 import socket
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
 
+from registry_tools.fetch.http import FetchError, FetchSettings, HttpFetcher
+from registry_tools.fetch.retry import DEFAULT_RETRY, RetryPolicy
 from registry_tools.publish.github import (
     GitHubPublisher,
     check_api_url,
@@ -20,6 +24,7 @@ from registry_tools.publish.github import (
 )
 from registry_tools.publish.interface import Publisher, PublishError
 from tests.github_api_double import GitHubApiDouble
+from tests.test_fetch import scripted  # noqa: F401  (fixture)
 
 TOKEN = "ghs_SeCrEt-token-0123456789"
 REPO = "octo/packs"
@@ -77,8 +82,12 @@ def double_without_digests():
         yield server
 
 
+def NO_PAUSE(seconds: float) -> None:  # noqa: N802 - a constant-like function: retries without waiting
+    pass
+
+
 def publisher(server: GitHubApiDouble, token: str = TOKEN) -> GitHubPublisher:
-    return GitHubPublisher(REPO, token, api_url=server.api_url, timeout=5.0, retry_delay=0)
+    return GitHubPublisher(REPO, token, api_url=server.api_url, timeout=5.0, sleep=NO_PAUSE)
 
 
 def sha256(path: Path) -> str:
@@ -378,9 +387,102 @@ def test_network_errors_are_publish_errors(dist):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    pub = GitHubPublisher(REPO, TOKEN, api_url=f"http://127.0.0.1:{port}", timeout=2.0, retry_delay=0)
+    pub = GitHubPublisher(REPO, TOKEN, api_url=f"http://127.0.0.1:{port}", timeout=2.0, sleep=NO_PAUSE)
     with pytest.raises(PublishError) as caught:
         pub.publish(dist)
     message = str(caught.value)
     assert "network error" in message and "GET /repos/octo/packs/releases/tags/" in message
     assert TOKEN not in message
+
+
+# -- one retry policy, shared with downloads -----------------------------------------------------------------
+
+
+def test_one_retry_policy_object_drives_downloads_and_the_publisher(dist, double, scripted):  # noqa: F811
+    url, handler = scripted
+    shared = RetryPolicy(attempts=3, first_delay=0.25, factor=3.0)
+    fetch_pauses: list[float] = []
+    publish_pauses: list[float] = []
+    fetcher = HttpFetcher(FetchSettings(retry=shared), sleep=fetch_pauses.append)
+    pub = GitHubPublisher(REPO, TOKEN, api_url=double.api_url, timeout=5.0, retry=shared, sleep=publish_pauses.append)
+    tag_path = f"/repos/{REPO}/releases/tags/{GENOMICS_TAG}"
+
+    # 404: neither tries again
+    handler.answers = [404]
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetcher.get(url, 10)
+    assert handler.served == 1 and fetch_pauses == []
+    double.fail_next(404, method="POST", path_prefix=f"/repos/{REPO}/releases")
+    with pytest.raises(PublishError, match="POST /repos/octo/packs/releases: 404"):
+        pub.publish(dist)
+    assert len([r for r in double.requests if r.method == "POST"]) == 1 and publish_pauses == []
+
+    # 503 then 200: both try again, after the policy's first pause
+    double.requests.clear()
+    handler.answers, handler.served = [503], 0
+    assert fetcher.get(url, 10).content == b"ok" and handler.served == 2 and fetch_pauses == [0.25]
+    double.fail_next(503, method="GET", path_prefix=tag_path)
+    assert sorted(pub.publish(dist).uploaded) == sorted(ALL_ASSETS)
+    assert len([r for r in double.requests if r.path == tag_path]) == 2 and publish_pauses == [0.25]
+
+    # 503 for ever: both stop after the policy's attempts, pausing as it says
+    handler.answers, handler.served = [503] * 10, 0
+    with pytest.raises(FetchError, match="HTTP 503"):
+        fetcher.get(url, 10)
+    assert handler.served == 3 and fetch_pauses == [0.25, 0.25, 0.75]
+    double.requests.clear()
+    double.fail_next(503, method="GET", times=10)
+    with pytest.raises(PublishError, match="503"):
+        pub.publish(dist)
+    assert len(double.requests) == 3 and publish_pauses == [0.25, 0.25, 0.75]
+
+
+def test_the_publisher_uses_the_download_policy_by_default():
+    pub = GitHubPublisher(REPO, TOKEN, api_url="http://127.0.0.1:9")
+    assert pub._retry is DEFAULT_RETRY is FetchSettings().retry
+
+
+class _HangUp(http.server.BaseHTTPRequestHandler):
+    """A GitHub API that breaks its answers: it hangs up on every GET (``hang_up_gets``), or answers
+    GET with 404 (no release yet) and hangs up on the POST that creates the release, after reading it."""
+
+    hang_up_gets = True
+    seen: list[str] = []
+
+    def do_GET(self):
+        type(self).seen.append("GET")
+        if type(self).hang_up_gets:
+            return
+        body = b'{"message": "Not Found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        type(self).seen.append("POST")
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))  # the request went out in full
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(("hang_up_gets", "seen", "pauses"), [
+    (True, ["GET"] * 3, [0.5, 1.0]),  # a GET can be sent again
+    (False, ["GET", "GET", "POST"], []),  # (a GET per pack) a POST that was sent may have created the release: never sent twice
+])
+def test_a_broken_answer_is_retried_only_for_a_get(dist, hang_up_gets, seen, pauses):
+    handler = type("HangUp", (_HangUp,), {"hang_up_gets": hang_up_gets, "seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slept: list[float] = []
+    try:
+        pub = GitHubPublisher(REPO, TOKEN, api_url=f"http://127.0.0.1:{server.server_address[1]}", timeout=5.0,
+                              sleep=slept.append)
+        with pytest.raises(PublishError, match="network error: RemoteProtocolError"):
+            pub.publish(dist)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert handler.seen == seen and slept == pauses

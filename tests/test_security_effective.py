@@ -561,6 +561,25 @@ place("managed-full-access", "E9112", lambda t: managed_arn(t, "arn:aws:iam::aws
 place("managed-power-user", "E9112", lambda t: managed_arn(t, {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/PowerUserAccess"}),
       lambda t: managed_arn(t, {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy"}))
 
+place("service-star-on-its-own-bucket", "W9115",
+      lambda t: statement(t, {**ADMIN, "Action": "s3:*", "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}}),
+      lambda t: statement(t, {**ADMIN, "Action": ["s3:GetObject", "s3:PutObject"], "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}}),
+      mentions=("whole services (s3:*)",))
+place("every-action-on-its-own-bucket", "W9115", lambda t: statement(t, {**ADMIN, "Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}}),
+      lambda t: statement(t, {**ADMIN, "Action": "s3:ListBucket", "Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}}))
+place("action-on-every-resource", "W9115", lambda t: statement(t, {**ADMIN, "Action": "ec2:StopInstances"}),
+      lambda t: statement(t, {**ADMIN, "Action": "ec2:StopInstances", "Resource": {
+          "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${Instance}"}}),
+      mentions=("resources outside this stack",))
+place("every-bucket", "W9115", lambda t: statement(t, {**ADMIN, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"}),
+      lambda t: statement(t, {**ADMIN, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::open-data/*"}))
+place("bucket-chosen-at-deploy", "W9115",
+      lambda t: statement(t, {**ADMIN, "Action": "s3:PutObject", "Resource": {
+          "Fn::Sub": ["arn:aws:s3:::${B}/*", {"B": parameter(t, "Target")}]}}),
+      lambda t: statement(t, {**ADMIN, "Action": "s3:PutObject", "Resource": {
+          "Fn::Sub": ["arn:aws:s3:::${B}/*", {"B": parameter(t, "Target", AllowedValues=["open-data"])}]}}),
+      conservative=True)
+
 place("pass-role-on-star", "W9107", lambda t: statement(t, {**ADMIN, "Action": "iam:PassRole"}),
       lambda t: statement(t, {**ADMIN, "Action": "iam:PassRole", "Resource": {"Fn::GetAtt": ["Role", "Arn"]}}))
 place("pass-role-pattern", "W9107", lambda t: statement(t, {**ADMIN, "Action": ["ec2:RunInstances", "iam:Pass*"]}),
@@ -596,6 +615,25 @@ def _image(where):
 
 for _where in ("instance", "launch-template", "launch-configuration", "spot-fleet", "mixed-instances-override"):
     place(_where, "E9108", *_image(_where), mentions=(AMI,))
+# -- E9108: every ImageId from an AWS public SSM parameter
+
+SSM_IMAGE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+PUBLIC_IMAGE = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+place("image-from-a-plain-parameter", "E9108",
+      lambda t: props(t, "Instance").update(ImageId=parameter(t, "Image", Type="AWS::EC2::Image::Id")),
+      lambda t: props(t, "Instance").update(ImageId=parameter(t, "Image", Type=SSM_IMAGE, Default=PUBLIC_IMAGE)),
+      mentions=("parameter Image", "not an AWS public SSM parameter"))
+place("image-from-a-private-ssm-parameter", "E9108",
+      lambda t: _lt_data(t).update(ImageId=parameter(t, "Image", Type=SSM_IMAGE, Default="/team/images/latest")),
+      lambda t: _lt_data(t).update(ImageId=parameter(t, "Image", Type=SSM_IMAGE, Default=PUBLIC_IMAGE)),
+      mentions=("/team/images/latest", "launch template Template"))
+place("image-from-a-dynamic-reference", "E9108",
+      lambda t: launch_configuration(t, ImageId="{{resolve:ssm:/team/images/latest}}"),
+      lambda t: launch_configuration(t, ImageId="{{resolve:ssm:" + PUBLIC_IMAGE + "}}"))
+place("image-in-an-fn-if-branch", "E9108",
+      lambda t: props(t, "Instance").update(ImageId={"Fn::If": [condition(t), {"Ref": "ImageId"}, {"Fn::ImportValue": "ami"}]}),
+      lambda t: props(t, "Instance").update(ImageId={"Fn::If": [condition(t), {"Ref": "ImageId"}, {"Ref": "AWS::NoValue"}]}),
+      mentions=("Fn::ImportValue",))
 place("parameter-default", "E9108", lambda t: t["Parameters"]["ImageId"].update(Type="AWS::EC2::Image::Id", Default=AMI),
       lambda t: None, mentions=("parameter ImageId defaults",))
 place("parameter-allowed-values", "E9108", lambda t: parameter(t, "Image", Type="AWS::EC2::Image::Id", AllowedValues=[AMI]),

@@ -140,6 +140,18 @@ def _https_from_world(t):
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0"})
 
 
+def _image_from_a_plain_parameter(t):
+    t["Parameters"]["ImageId"] = {"Type": "AWS::EC2::Image::Id"}
+
+
+def _service_star_on_its_bucket(t):
+    t["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"] = ["s3:*"]
+
+
+def _action_on_every_resource(t):
+    t["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] = "*"
+
+
 CASES = {
     "ssh-open": ("E9101", _ssh),
     "rdp-range-ipv6": ("E9101", _rdp_v6_range),
@@ -162,6 +174,9 @@ CASES = {
     "service-wide-wildcard": ("E9112", _service_wide),
     "trust-anyone": ("E9113", _trust_anyone),
     "https-from-the-world": ("W9114", _https_from_world),
+    "image-from-a-plain-parameter": ("E9108", _image_from_a_plain_parameter),
+    "service-star-on-its-own-bucket": ("W9115", _service_star_on_its_bucket),
+    "action-on-every-resource": ("W9115", _action_on_every_resource),
 }
 
 
@@ -194,14 +209,21 @@ def test_rule_fires_and_cannot_be_silenced(linter, case):
     assert rule in rules_fired(linter, silenced)
 
 
-def test_findings_carry_lines(linter):
+@pytest.mark.parametrize(("case", "near_line"), [
+    ("ssh-open", '"FromPort": 22'),
+    ("image-from-a-plain-parameter", '"ImageId": {'),
+    ("service-star-on-its-own-bucket", '"s3:*"'),
+    ("action-on-every-resource", '"Resource": "*"'),
+])
+def test_findings_carry_lines(linter, case, near_line):
+    rule, breaks = CASES[case]
     template = minimal()
-    _ssh(template)
+    breaks(template)
     text = json.dumps(template, indent=2)
-    findings = [f for f in linter.lint(text, ["us-east-1"], pack="t", version="0", file="t.json") if f.rule == "E9101"]
+    findings = [f for f in linter.lint(text, ["us-east-1"], pack="t", version="0", file="t.json") if f.rule == rule]
     assert findings and findings[0].line
-    near = "\n".join(text.splitlines()[findings[0].line - 1:findings[0].line + 4])
-    assert '"FromPort": 22' in near, near
+    near = "\n".join(text.splitlines()[findings[0].line - 1:findings[0].line + 6])  # the rule, or the statement holding it
+    assert near_line in near, near
 
 
 def test_the_empty_config_ships_in_the_package():

@@ -220,14 +220,15 @@ def test_missing_credentials_say_what_to_do(machine, tmp_path):  # noqa: F811
 def test_rejected_credentials_are_explained():
     from botocore.stub import Stubber
 
-    from registry_tools.aws.adapter import AwsError, Clients, Target, account_id
+    from registry_tools.aws.adapter import BotoAws
+    from registry_tools.aws.interface import AwsError, Target
 
-    clients = Clients(Target("us-east-1"))
-    with Stubber(clients("sts")) as stub:
+    aws = BotoAws(Target("us-east-1"))
+    with Stubber(aws.clients("sts")) as stub:
         stub.add_client_error("get_caller_identity", "ExpiredToken", "The security token included in the request is expired")
         with pytest.raises(AwsError, match=r"ExpiredToken: .* \(AWS rejected the credentials; refresh them: set up "
                                            r"credentials with `aws configure`"):
-            account_id(clients)
+            aws.identity()
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"  # conftest's: the stub answered, nothing left the machine
 
 
@@ -290,7 +291,8 @@ def test_mine_lists_only_sessions_launched_by_the_identity_in_use(machine):  # n
 
 def test_sessions_on_aws_never_follow_an_endpoint_left_in_the_environment(monkeypatch):
     """`sandbox env` exports AWS_ENDPOINT_URL; a session that lives on AWS must still reach AWS."""
-    from registry_tools.aws.adapter import Clients, Target
+    from registry_tools.aws.adapter import Clients
+    from registry_tools.aws.interface import Target
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     assert Clients(Target("us-west-2"))("sts").meta.endpoint_url == "https://sts.us-west-2.amazonaws.com"

@@ -28,7 +28,14 @@ from registry_tools.signing.sigstore_signing import (
     SigstoreVerifier,
     is_prefix_identity,
 )
-from registry_tools.signing.trust import TrustAnchor, verify_file
+from registry_tools.signing.trust import (
+    IdentityAnchor,
+    KeyAnchor,
+    TrustAnchorError,
+    anchor_from_options,
+    parse_anchor,
+    verify_file,
+)
 
 from .conftest import FIXTURE_NOW
 
@@ -413,22 +420,25 @@ def test_sigstore_signer_needs_ambient_credentials(monkeypatch):
 
 
 def test_trust_anchor_from_options(key, other_key):
-    anchor = TrustAnchor.from_options([pub(key), pub(other_key), pub(key)], None, None)
-    assert anchor.kind == "key" and len(anchor.keys) == 2 and anchor.suffix == ".sig"
+    anchor = anchor_from_options([pub(key), pub(other_key), pub(key)], None, None)
+    assert isinstance(anchor, KeyAnchor) and len(anchor.keys) == 2 and anchor.suffix == ".sig"
     assert all(k.startswith("-----BEGIN PUBLIC KEY-----") for k in anchor.keys)
     assert anchor.describe() == "Ed25519 keys " + ", ".join(fingerprint(pub(k).read_bytes()) for k in (key, other_key))
     assert isinstance(anchor.verifier(), KeyVerifier)
-    assert TrustAnchor.from_dict(anchor.to_dict()) == anchor
+    assert parse_anchor(anchor.to_dict()) == anchor
+    assert anchor.to_dict()["fingerprints"] == [fingerprint(pub(k).read_bytes()) for k in (key, other_key)]
 
     tags = BEACON_WORKFLOW + "@refs/tags/"
-    sig = TrustAnchor.from_options([], tags, GITHUB_ACTIONS)
-    assert (sig.kind, sig.identity, sig.issuer, sig.keys, sig.suffix) == ("sigstore", tags, GITHUB_ACTIONS, (), ".sigstore.json")
+    sig = anchor_from_options([], tags, GITHUB_ACTIONS)
+    assert sig == IdentityAnchor(tags, GITHUB_ACTIONS) and sig.suffix == ".sigstore.json"
     assert sig.describe() == f"sigstore identity starting with {tags} (issuer {GITHUB_ACTIONS})"
     verifier = sig.verifier()
     assert isinstance(verifier, SigstoreVerifier) and verifier.is_prefix
-    exact = TrustAnchor.from_options([], "william@yossarian.net", GITHUB_LOGIN)
+    exact = anchor_from_options([], "william@yossarian.net", GITHUB_LOGIN)
     assert exact.describe() == f"sigstore identity william@yossarian.net (issuer {GITHUB_LOGIN})"
-    assert TrustAnchor.from_dict(exact.to_dict()) == exact
+    assert isinstance(exact, IdentityAnchor) and not exact.is_prefix
+    assert parse_anchor(exact.to_dict()) == exact
+    assert exact.to_dict() == {"kind": "sigstore", "identity": "william@yossarian.net", "issuer": GITHUB_LOGIN}
 
 
 @pytest.mark.parametrize(("keys", "identity", "issuer", "message"), [
@@ -440,24 +450,121 @@ def test_trust_anchor_from_options(key, other_key):
     (False, "https://github.com/", GITHUB_ACTIONS, "too broad"),
 ])
 def test_trust_anchor_invalid_combinations(key, keys, identity, issuer, message):
-    with pytest.raises(ValueError, match=message):
-        TrustAnchor.from_options([pub(key)] if keys else [], identity, issuer)
+    with pytest.raises(TrustAnchorError, match=message) as caught:
+        anchor_from_options([pub(key)] if keys else [], identity, issuer)
+    assert isinstance(caught.value, SignatureError) and caught.value.exit_code == 2  # a usage error
 
 
 def test_trust_anchor_bad_key_file(tmp_path, key):
-    with pytest.raises(ValueError, match=r"--trust-key .*registry\.key: .*is a private key"):
-        TrustAnchor.from_options([key], None, None)
-    with pytest.raises(ValueError, match="unknown trust anchor kind"):
-        TrustAnchor(kind="pgp")
+    with pytest.raises(TrustAnchorError, match=r"--trust-key .*registry\.key: .*is a private key"):
+        anchor_from_options([key], None, None)
+    with pytest.raises(TrustAnchorError, match="a sigstore trusted root only applies to --trust-identity"):
+        anchor_from_options([pub(key)], None, None, trusted_root=tmp_path / "root.json")
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"kind": "pgp", "keys": ["x"]}, "unknown trust anchor kind 'pgp'"),
+    ({"keys": ["x"]}, "unknown trust anchor kind None"),
+    ("key", "a trust entry must be a mapping"),
+    ({"kind": "key"}, "keys must be a list of PEM public keys, got None"),
+    ({"kind": "key", "keys": "-----BEGIN PUBLIC KEY-----"}, "keys must be a list"),
+    ({"kind": "key", "keys": [1]}, "keys must be a list"),
+    ({"kind": "key", "keys": []}, "needs at least one public key"),
+    ({"kind": "key", "keys": ["x"], "issuer": GITHUB_LOGIN}, "takes no sigstore identity"),
+    ({"kind": "sigstore", "identity": "a@b.c", "issuer": GITHUB_LOGIN, "keys": ["x"]}, "takes no public keys"),
+    ({"kind": "sigstore", "issuer": GITHUB_LOGIN}, "a sigstore identity is required"),
+    ({"kind": "sigstore", "identity": "a@b.c"}, "needs an OIDC issuer"),
+    ({"kind": "sigstore", "identity": ["a@b.c"], "issuer": GITHUB_LOGIN}, "trust identity must be text"),
+    ({"kind": "sigstore", "identity": "https://github.com/", "issuer": GITHUB_ACTIONS}, "too broad"),
+])
+def test_parse_anchor_refuses_what_makes_no_sense(entry, message):
+    with pytest.raises(TrustAnchorError, match=message):
+        parse_anchor(entry)
+
+
+def test_anchors_check_themselves():
+    with pytest.raises(TrustAnchorError, match="needs at least one public key"):
+        KeyAnchor(())
+    with pytest.raises(TrustAnchorError, match="too broad"):
+        IdentityAnchor("https://github.com/", GITHUB_ACTIONS)
 
 
 def test_sigstore_anchor_with_a_pinned_trusted_root(fixtures, staging_root):
-    anchor = TrustAnchor.from_options([], "jku@goto.fi", GITHUB_LOGIN, trusted_root=staging_root)
+    anchor = anchor_from_options([], "jku@goto.fi", GITHUB_LOGIN, trusted_root=staging_root)
     assert f"trusted root {staging_root}" in anchor.describe()
+    assert parse_anchor(anchor.to_dict()) == anchor and anchor.to_dict()["trusted_root"] == str(staging_root)
     signer = anchor.verifier().verify_bytes((fixtures / "staging-rekor-v2.txt").read_bytes(),
                                             (fixtures / "staging-rekor-v2.txt.sigstore.json").read_bytes(), name="x")
     assert signer.subject == "jku@goto.fi" and signer.issuer == GITHUB_LOGIN
 
+
+# config.yaml as written by the release before trust anchors became two classes (TrustAnchor with a kind):
+# existing users' files must keep working, and saving them again must not change a byte.
+CONFIG_WRITTEN_BY_THE_PREVIOUS_RELEASE = """\
+# AWS Research Wizard client configuration (edit with `aws-research-wizard config registries ...`)
+update_interval_hours: 24.0
+registries:
+- name: public
+  location: https://aws-research-wizard.github.io/aws-research-wizard/registry/
+  trust:
+    kind: sigstore
+    identity: https://github.com/aws-research-wizard/aws-research-wizard/.github/workflows/release.yml@refs/heads/main
+    issuer: https://token.actions.githubusercontent.com
+- name: lab
+  location: https://lab.example.org/registry/
+  trust:
+    kind: key
+    keys:
+    - '-----BEGIN PUBLIC KEY-----
+
+      MCowBQYDK2VwAyEAVGmb17Z58EJiqTzaSIyv8CknloN42bm7ki4yFwFMVd0=
+
+      -----END PUBLIC KEY-----
+
+      '
+    fingerprints:
+    - SHA256:Xfnh310CIHs0BnoVTF/WhJecwD4G4EwJJ40idaWBOsI
+- name: ci
+  location: https://ci.example.org/registry/
+  trust:
+    kind: sigstore
+    identity: https://github.com/o/r/.github/workflows/release.yml@refs/tags/
+    issuer: https://token.actions.githubusercontent.com
+    trusted_root: /etc/arw/trusted_root.json
+"""
+
+
+def test_config_written_by_the_previous_release_still_reads_and_saves_unchanged():
+    from registry_tools.client import settings
+
+    path = settings.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CONFIG_WRITTEN_BY_THE_PREVIOUS_RELEASE, encoding="utf-8")
+    loaded = settings.load()
+    public, lab, ci = (registry.trust for registry in loaded.registries)
+    assert public == IdentityAnchor("https://github.com/aws-research-wizard/aws-research-wizard/.github/workflows/"
+                                    "release.yml@refs/heads/main", GITHUB_ACTIONS)
+    assert public == parse_anchor(settings.PUBLIC_REGISTRY["trust"])  # the default without a config file
+    assert isinstance(lab, KeyAnchor) and lab.describe() == "Ed25519 key SHA256:Xfnh310CIHs0BnoVTF/WhJecwD4G4EwJJ40idaWBOsI"
+    assert lab.suffix == ".sig" and isinstance(lab.verifier(), KeyVerifier)
+    assert ci == IdentityAnchor("https://github.com/o/r/.github/workflows/release.yml@refs/tags/", GITHUB_ACTIONS,
+                                "/etc/arw/trusted_root.json")
+    assert isinstance(ci, IdentityAnchor) and ci.is_prefix and isinstance(ci.verifier(), SigstoreVerifier)
+    assert ci.suffix == ".sigstore.json"
+    settings.save(loaded)
+    assert path.read_text(encoding="utf-8") == CONFIG_WRITTEN_BY_THE_PREVIOUS_RELEASE
+
+
+def test_a_bad_trust_entry_in_config_yaml_is_a_settings_error():
+    from registry_tools.client import settings
+
+    path = settings.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("registries:\n- name: lab\n  location: https://lab.example.org/\n  trust:\n    kind: pgp\n",
+                    encoding="utf-8")
+    with pytest.raises(settings.SettingsError, match="invalid registry entry .*unknown trust anchor kind 'pgp'") as caught:
+        settings.load()
+    assert caught.value.exit_code == 1
 
 # -- a signed dist and `registry verify` ------------------------------------------------------------------
 
@@ -589,7 +696,7 @@ def test_verify_refuses_path_tricks_in_the_index(tmp_path, key):
     (dist / "registry.json").write_text(json.dumps(index))
     KeySigner(key).sign_file(dist / "registry.json")
     KeySigner(key).sign_file(dist / "packs" / "genomics-1.2.0.tar.gz")
-    report = verify_dist(dist, TrustAnchor.from_options([pub(key)], None, None), now=FIXTURE_NOW)
+    report = verify_dist(dist, anchor_from_options([pub(key)], None, None), now=FIXTURE_NOW)
     assert not report.ok
     assert report.files[0].errors == ["domains.../../etc/passwd 1.2.0: not a valid pack name and version, "
                                       "no archive checked"]
@@ -639,3 +746,13 @@ def test_signing_modules_import_no_sigstore():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_build_refuses_two_ways_of_signing(key, tmp_path, monkeypatch):
+    from registry_tools.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    both = CliRunner().invoke(cli, ["registry", "build", "--sign-key", str(key), "--sigstore"])
+    assert both.exit_code == 2, both.output
+    assert f"choose one of --sign-key {key} (Ed25519) or --sigstore (keyless), not both" in both.output
+    assert not (tmp_path / "dist").exists()

@@ -280,7 +280,7 @@ def test_a_registry_with_absolute_download_urls_still_shows_readmes(signed_dist,
 
 
 def test_pack_pages_are_the_same_when_written_by_worker_processes(signed_dist, tmp_path):  # noqa: F811
-    from registry_tools.site.generator import build_site
+    from registry_tools.site.build import build_site
 
     _, www, _ = signed_dist
     serial = build_site(www, tmp_path / "serial", workers=1)

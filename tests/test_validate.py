@@ -486,3 +486,78 @@ def test_readme_headings_are_found_in_linear_time(pack_copy):
     started = time.process_time()
     errors, _ = rules([pack_copy])
     assert errors == set() and time.process_time() - started < 5  # the old pattern: minutes
+
+
+# --------------------------------------------------------------------------- rules once left to pytest (issue 16)
+
+TEMPLATE_RULES = {
+    # rule: (file, text in the reference pack, what breaks it, text on the finding's line)
+    "ARW134": ("cloudformation.json", "aws ssm start-session --target ${Instance}", "ssh ec2-user@${Instance.PublicIp}",
+               '"ConnectCommand"'),
+    "ARW150": ("cloudformation.json", '\\"namespace\\": \\"CWAgent\\"', '\\"namespace\\": \\"Lab\\"', '"UserData"'),
+    "ARW151": ("cloudformation.json", "  'minimap2=2.28' \\\\\\n", "", "minimap2=2.28"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(TEMPLATE_RULES))
+def test_rules_once_left_to_pytest_fire_with_file_and_line(pack_copy, rule):
+    file, old, new, on_line = TEMPLATE_RULES[rule]
+    errors, report = rules([pack_copy])
+    assert rule not in errors  # the reference pack keeps the rule
+    edit(pack_copy / file, old, new)
+    errors, report = rules([pack_copy])
+    assert rule in errors, report.findings
+    [finding] = [f for f in report.findings if f.rule == rule]
+    lines = (pack_copy / Path(finding.file).name).read_text().splitlines()
+    assert finding.line and on_line in lines[finding.line - 1], (finding, lines[finding.line - 1])
+    if rule == "ARW151":  # reported where domain.yaml declares the package
+        assert finding.file.endswith("domain.yaml") and "minimap2" in finding.message
+
+
+def test_a_pack_declaring_software_its_template_never_installs(pack_copy):
+    edit(pack_copy / "domain.yaml", "      - samtools=1.21\n", "      - samtools=1.21\n      - bowtie2=2.5.4\n")
+    errors, report = rules([pack_copy])
+    [finding] = [f for f in report.findings if f.rule == "ARW151"]
+    assert "conda package 'bowtie2'" in finding.message and finding.column
+    assert (pack_copy / "domain.yaml").read_text().splitlines()[finding.line - 1].strip() == "- bowtie2=2.5.4"
+
+
+def _rule_ids(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"\b(ARW\d{3}|[EW]9\d{3})\b", text))
+
+
+def test_every_rule_contributing_names_is_in_the_validators_rule_set():
+    """CONTRIBUTING's rules name the id that enforces each; every id named exists, so the list cannot drift."""
+    from registry_tools.security import RULES as SECURITY_RULES
+    from registry_tools.validation.semantics import RULES as SEMANTIC_RULES
+
+    text = (REPO / "CONTRIBUTING.md").read_text()
+    section = text.split("## Rules the checks enforce", 1)[1].split("\n## ", 1)[0]
+    named = _rule_ids(section)
+    assert named, "CONTRIBUTING's rules name no rule id"
+    assert named - set(SECURITY_RULES) - set(SEMANTIC_RULES) == set()
+    assert set(SECURITY_RULES) <= named  # every security rule is listed
+    bullets = [b for b in section.split("\n- ")[1:]]
+    for bullet in bullets:  # each rule says what enforces it
+        assert _rule_ids(bullet) or "cfn-lint" in bullet, bullet
+    assert _rule_ids(text) - set(SECURITY_RULES) - set(SEMANTIC_RULES) == set()
+
+
+def test_the_semantic_rule_set_is_what_the_validator_reports():
+    """``semantics.RULES`` lists exactly the ARW ids the validator's code can report."""
+    import ast
+    import re
+
+    from registry_tools.validation import pipeline, semantics
+
+    used: set[str] = set()
+    for module in (pipeline, semantics):
+        tree = ast.parse(Path(module.__file__).read_text())
+        table = next(n for n in ast.walk(tree) if isinstance(n, ast.AnnAssign)
+                     and getattr(n.target, "id", None) == "RULES") if module is semantics else None
+        skip = {id(n) for n in ast.walk(table)} if table else set()
+        used |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                 and id(n) not in skip and re.fullmatch(r"ARW\d{3}", n.value)}
+    assert used == set(semantics.RULES)

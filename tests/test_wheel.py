@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from registry_tools.cli.main import cli
 from registry_tools.paths import package_data
-from registry_tools.site.generator import TEMPLATE_DIR
+from registry_tools.site.build import TEMPLATE_DIR
 
 from .conftest import REPO
 

@@ -1,12 +1,17 @@
-"""The AWS adapter: boto3 sessions and the CloudFormation calls a deployment needs.
+"""The AWS adapter: ``BotoAws``, the boto3 implementation of ``aws/interface.py``.
 
 A ``Target`` says where calls go: a region, an AWS profile (None: the default
 credential chain, which honours ``AWS_PROFILE``), and an endpoint URL for the
-sandbox or another emulator (None: AWS itself). One boto3 session and one
-client per service; against an endpoint URL botocore retries are off so
-unimplemented calls fail fast. Every boto or network error surfaces as
-``AwsError`` with the AWS error code; missing, expired or rejected credentials
-and unknown profiles say what to run to fix them.
+sandbox or another emulator (None: AWS itself). ``BotoAws(target)`` holds one
+boto3 session and one client per service (``Clients``; against an endpoint URL
+botocore retries are off so unimplemented calls fail fast) and offers the
+named operations: ``stacks``, ``instances``, ``metrics``, ``costs``,
+``identity()``. They take any number of ids and split them at the API limits
+(DescribeInstances 1000 ids, DescribeInstanceStatus 100, GetMetricData 500
+queries a call), follow every page, and return plain values. Every boto or
+network error surfaces as ``AwsError`` in one place (``aws_errors``), with the
+AWS error code; missing, expired or rejected credentials and unknown profiles
+say what to run to fix them.
 """
 
 from __future__ import annotations
@@ -14,20 +19,26 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
+from registry_tools.aws.interface import (
+    DEFAULT_POLL,
+    GONE,
+    AwsError,
+    Identity,
+    Instance,
+    MetricQuery,
+    Poll,
+    Stack,
+    StackResource,
+    StackResult,
+    Target,
+)
 from registry_tools.aws.stack_status import FAILED, SUCCEEDED, Failure, classify_create, classify_delete, failure_of
-from registry_tools.errors import ArwError
 
-
-class AwsError(ArwError):
-    """An AWS call failed; ``code`` is the AWS error code when there is one."""
-
-    def __init__(self, message: str, code: str | None = None):
-        super().__init__(message)
-        self.code = code
+__all__ = ["AwsError", "BotoAws", "Clients", "Target", "aws_errors", "call", "no_profile", "profile_region"]
 
 
 CREDENTIALS_HELP = ("set up credentials with `aws configure` (access keys) or `aws configure sso` and "
@@ -36,21 +47,6 @@ CREDENTIALS_HELP = ("set up credentials with `aws configure` (access keys) or `a
 REJECTED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
                                   "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure",
                                   "InvalidAccessKeyId", "RequestExpired"})
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where AWS calls go: a region; an AWS profile (None: the default credential chain); an
-    endpoint URL (None: AWS itself); ``sandbox``: the local emulator, with its fixed test credentials."""
-
-    region: str
-    endpoint_url: str | None = None
-    profile: str | None = None
-    sandbox: bool = False
-
-    @property
-    def is_sandbox(self) -> bool:
-        return self.sandbox
 
 
 def profile_region(profile: str | None) -> str | None:
@@ -69,7 +65,8 @@ def profile_region(profile: str | None) -> str | None:
 
 class Clients:
     """One boto3 session for *target* and one client per service. Creating either can fail (an unknown
-    profile, a broken credential_process or role chain): that is an ``AwsError`` too."""
+    profile, a broken credential_process or role chain): that is an ``AwsError`` too. Raw clients are
+    for this adapter and for the seams with their own AWS code (the S3 session store)."""
 
     def __init__(self, target: Target):
         import boto3
@@ -86,7 +83,8 @@ class Clients:
         else:  # AWS itself: never an AWS_ENDPOINT_URL left in the environment (say, by `sandbox env`)
             config = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=10, read_timeout=60,
                             ignore_configured_endpoint_urls=True)
-        self._session, self._config, self._clients = session, config, {}
+        self._session, self._config = session, config
+        self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str):
         if service not in self._clients:
@@ -94,6 +92,11 @@ class Clients:
                 self._clients[service] = self._session.client(service, endpoint_url=self.target.endpoint_url,
                                                               config=self._config)
         return self._clients[service]
+
+    @property
+    def events(self):
+        """botocore's event hooks for the clients made from now on (tests count calls with them)."""
+        return self._session.events
 
 
 def _plain_session(region: str):
@@ -157,58 +160,76 @@ def not_an_aws_response(detail: str) -> str:
     return f"the endpoint did not answer like AWS (it returned {answered})"
 
 
-@dataclass(frozen=True)
-class StackResult:
-    name: str
-    status: str
-    outcome: str  # succeeded | failed | timeout
-    failure: Failure | None
-    outputs: dict[str, str]
-    seconds: float
+class BotoAws:
+    """``interface.Aws`` through boto3 for one *target*; ``clients`` are its raw boto3 clients."""
+
+    def __init__(self, target: Target):
+        self.clients = Clients(target)
+        self.stacks = BotoStacks(self.clients)
+        self.instances = BotoInstances(self.clients)
+        self.metrics = BotoMetrics(self.clients)
+        self.costs = BotoCosts(self.clients)
+
+    @property
+    def target(self) -> Target:
+        return self.clients.target
+
+    def identity(self) -> Identity:
+        answer = call(self.clients("sts").get_caller_identity)
+        return Identity(answer["Account"], answer.get("Arn", ""))
 
 
-class Stacks:
-    """Create, watch and delete CloudFormation stacks."""
+class BotoStacks:
+    """CloudFormation: create, watch and delete stacks."""
 
-    def __init__(self, clients: Clients, poll_seconds: float = 5.0, sleep: Callable[[float], None] = time.sleep):
-        self.cfn = clients("cloudformation")
-        self.poll = poll_seconds
-        self.sleep = sleep
+    def __init__(self, clients: Clients):
+        self._clients = clients
 
-    def create(self, name: str, template_body: str, parameters: dict[str, str], tags: dict[str, str]) -> None:
-        call(self.cfn.create_stack, StackName=name, TemplateBody=template_body,
+    @property
+    def _cfn(self):
+        return self._clients("cloudformation")
+
+    def create(self, name: str, template_body: str, parameters: Mapping[str, str], tags: Mapping[str, str]) -> None:
+        call(self._cfn.create_stack, StackName=name, TemplateBody=template_body,
              Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in parameters.items()],
              Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
              Capabilities=["CAPABILITY_IAM"], OnFailure="ROLLBACK")
 
-    def describe(self, name: str) -> dict[str, Any] | None:
+    def describe(self, name: str) -> Stack | None:
         try:
-            stacks = call(self.cfn.describe_stacks, StackName=name)["Stacks"]
+            stacks = call(self._cfn.describe_stacks, StackName=name)["Stacks"]
         except AwsError as exc:
             if exc.code == "ValidationError" and "does not exist" in str(exc):
                 return None
             raise
-        return stacks[0] if stacks else None
+        if not stacks:
+            return None
+        found = stacks[0]
+        return Stack(found.get("StackName", name), found["StackStatus"], found.get("StackStatusReason"),
+                     {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])})
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        return call(self.cfn.describe_stack_events, StackName=name).get("StackEvents", [])
+        events: list[dict[str, Any]] = call(self._cfn.describe_stack_events, StackName=name).get("StackEvents", [])
+        return events
 
-    def resources(self, name: str) -> list[dict[str, Any]]:
-        return call(self.cfn.describe_stack_resources, StackName=name).get("StackResources", [])
+    def resources(self, name: str) -> list[StackResource]:
+        return [StackResource(r["LogicalResourceId"], r.get("ResourceType", ""), r.get("PhysicalResourceId", ""),
+                              r.get("ResourceStatus", ""))
+                for r in call(self._cfn.describe_stack_resources, StackName=name).get("StackResources", [])
+                if r.get("LogicalResourceId")]
 
-    def wait_create(self, name: str, timeout: float, on_status: Callable[[str], None] | None = None,
+    def wait_create(self, name: str, timeout: float, *, poll: Poll = DEFAULT_POLL,
+                    on_status: Callable[[str], None] | None = None,
                     on_event: Callable[[dict[str, Any]], None] | None = None) -> StackResult:
-        """Poll until the stack's create ends (created, failed, rolled back, deleted) or *timeout*;
-        *on_event* gets each new stack event, oldest first."""
         start = time.monotonic()
         last = None
         seen: set[str] = set()
         while True:
             stack = self.describe(name)
-            status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            status = stack.status if stack else "DELETE_COMPLETE"
             if on_event and stack:
-                fresh = [e for e in self.events(name) if e.get("EventId") not in seen]
-                seen.update(e.get("EventId") for e in fresh)
+                fresh = [e for e in self.events(name) if str(e.get("EventId")) not in seen]
+                seen.update(str(e.get("EventId")) for e in fresh)
                 for event in reversed(fresh):
                     on_event(event)
             if status != last and on_status:
@@ -216,96 +237,175 @@ class Stacks:
             last = status
             outcome = classify_create(status)
             elapsed = time.monotonic() - start
-            if outcome == SUCCEEDED:
-                outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-                return StackResult(name, status, SUCCEEDED, None, outputs, elapsed)
+            if outcome == SUCCEEDED and stack:
+                return StackResult(name, status, SUCCEEDED, None, dict(stack.outputs), elapsed)
             if outcome == FAILED:
                 events = self.events(name) if stack else []
-                reason = stack.get("StackStatusReason") if stack else None
+                reason = stack.reason if stack else None
                 return StackResult(name, status, FAILED, failure_of(events, name, status, reason), {}, elapsed)
             if elapsed >= timeout:
                 return StackResult(name, status, "timeout",
                                    Failure(None, None, f"still {status} after {timeout:.0f} s"), {}, elapsed)
-            self.sleep(self.poll)
+            poll.sleep(poll.seconds)
 
-    def delete(self, name: str, timeout: float) -> StackResult:
+    def delete(self, name: str, timeout: float, *, poll: Poll = DEFAULT_POLL) -> StackResult:
         start = time.monotonic()
-        call(self.cfn.delete_stack, StackName=name)
+        call(self._cfn.delete_stack, StackName=name)
         while True:
             stack = self.describe(name)
-            status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            status = stack.status if stack else "DELETE_COMPLETE"
             outcome = classify_delete(status)
             elapsed = time.monotonic() - start
             if outcome != "in_progress":
-                failure = None if outcome == SUCCEEDED else Failure(None, None, (stack or {}).get("StackStatusReason") or status)
+                failure = None if outcome == SUCCEEDED else Failure(None, None, (stack.reason if stack else None) or status)
                 return StackResult(name, status, outcome, failure, {}, elapsed)
             if elapsed >= timeout:
-                return StackResult(name, status, "timeout", Failure(None, None, f"still {status} after {timeout:.0f} s"), {}, elapsed)
-            self.sleep(self.poll)
+                return StackResult(name, status, "timeout", Failure(None, None, f"still {status} after {timeout:.0f} s"),
+                                   {}, elapsed)
+            poll.sleep(poll.seconds)
 
 
-def account_id(clients: Clients) -> str:
-    return caller(clients)[0]
-
-
-def caller(clients: Clients) -> tuple[str, str]:
-    """(account id, the caller's ARN) of the credentials in use."""
-    identity = call(clients("sts").get_caller_identity)
-    return identity["Account"], identity.get("Arn", "")
-
-
-def set_instances_running(clients: Clients, instance_ids: list[str], running: bool, *, timeout: float,
-                          poll_seconds: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
-    """Start (*running*) or stop the instances and wait until EC2 reports them ``running`` or ``stopped``
-    (or *timeout*); their states at the end."""
-    ids = list(instance_ids)
-    if running:
-        call(clients("ec2").start_instances, InstanceIds=ids)
-    else:
-        call(clients("ec2").stop_instances, InstanceIds=ids)
-    want = "running" if running else "stopped"
-    start = time.monotonic()
-    while True:
-        states = instance_states(clients, ids)
-        if all(state == want for state in states.values()) or time.monotonic() - start >= timeout:
-            return states
-        sleep(poll_seconds)
-
-
+DESCRIBE_CHUNK = 1000  # DescribeInstances: at most 1000 explicit instance ids
+STATUS_CHUNK = 100  # DescribeInstanceStatus: at most 100
+METRIC_QUERIES = 500  # GetMetricData: at most 500 queries
 INSTANCE_ID = re.compile(r"\bi-[0-9a-f]+\b")
+_TRANSITION_TIME = re.compile(r"\((\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?: ?(?:GMT|UTC|Z))?\)")
 
 
-def without_missing(fn, ids: list[str], key: str, **kwargs) -> tuple[list[dict], set[str]]:
-    """Call *fn* for *ids*; ids a NotFound error names are dropped and the call repeated.
-    Returns the items under *key* (all pages) and the ids EC2 does not know."""
-    missing: set[str] = set()
+class BotoInstances:
+    """EC2: many instances in few calls. An id EC2 no longer knows is ``terminated`` (GONE): a NotFound
+    answer names such ids and the call is repeated without them (only when instances have vanished)."""
+
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def describe(self, instance_ids: Iterable[str]) -> dict[str, Instance]:
+        """State, last start (``LaunchTime``) and, for an instance that is not running, when it stopped
+        (the time in ``StateTransitionReason``); one DescribeInstances per DESCRIBE_CHUNK ids."""
+        ids = _unique(instance_ids)
+        found: dict[str, Instance] = {}
+        for chunk in _chunks(ids, DESCRIBE_CHUNK):
+            reservations = _without_missing(self._clients("ec2").describe_instances, chunk, "Reservations")
+            for reservation in reservations:
+                for item in reservation.get("Instances", []):
+                    state = item.get("State", {}).get("Name", "unknown")
+                    stopped = None if state in ("running", "pending") else transition_time(
+                        item.get("StateTransitionReason"))
+                    found[item["InstanceId"]] = Instance(state, _utc(item.get("LaunchTime")), stopped)
+        return {i: found.get(i, Instance(GONE)) for i in ids}
+
+    def status_checks(self, instance_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """One DescribeInstanceStatus per STATUS_CHUNK ids."""
+        out: dict[str, dict[str, str]] = {}
+        for chunk in _chunks(_unique(instance_ids), STATUS_CHUNK):
+            statuses = _without_missing(self._clients("ec2").describe_instance_status, chunk, "InstanceStatuses",
+                                        IncludeAllInstances=True)
+            for status in statuses:
+                out[status["InstanceId"]] = {
+                    "system": status.get("SystemStatus", {}).get("Status", "not-applicable"),
+                    "instance": status.get("InstanceStatus", {}).get("Status", "not-applicable")}
+        return out
+
+    def set_running(self, instance_ids: Sequence[str], running: bool, *, timeout: float,
+                    poll: Poll = DEFAULT_POLL) -> dict[str, str]:
+        ids = list(instance_ids)
+        ec2 = self._clients("ec2")
+        call(ec2.start_instances if running else ec2.stop_instances, InstanceIds=ids)
+        want = "running" if running else "stopped"
+        start = time.monotonic()
+        while True:
+            states = {i: instance.state for i, instance in self.describe(ids).items()}
+            if all(state == want for state in states.values()) or time.monotonic() - start >= timeout:
+                return states
+            poll.sleep(poll.seconds)
+
+
+class BotoMetrics:
+    """CloudWatch: one GetMetricData per METRIC_QUERIES queries, every page."""
+
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def series(self, queries: Sequence[MetricQuery], start: datetime,
+               end: datetime) -> dict[str, list[tuple[datetime, float]]]:
+        out: dict[str, list[tuple[datetime, float]]] = {}
+        for offset in range(0, len(queries), METRIC_QUERIES):
+            asked = [{"Id": q.id, "MetricStat": {
+                "Metric": {"Namespace": q.namespace, "MetricName": q.name,
+                           "Dimensions": [{"Name": k, "Value": v} for k, v in q.dimensions]},
+                "Period": q.period_s, "Stat": q.stat}} for q in queries[offset:offset + METRIC_QUERIES]]
+            for page in _pages(self._clients("cloudwatch").get_metric_data, MetricDataQueries=asked,
+                               StartTime=start, EndTime=end, ScanBy="TimestampAscending"):
+                for result in page.get("MetricDataResults", []):
+                    out.setdefault(result["Id"], []).extend(
+                        zip(result.get("Timestamps", []), (float(v) for v in result.get("Values", [])), strict=False))
+        return {key: sorted(points, key=lambda point: point[0]) for key, points in out.items()}
+
+
+class BotoCosts:
+    """Cost Explorer (one API for the whole account, whatever the target's region)."""
+
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def by_tag(self, key: str, value: str, start: date, end: date) -> float:
+        total = 0.0
+        for page in _pages(self._clients("ce").get_cost_and_usage,
+                           TimePeriod={"Start": start.isoformat(), "End": end.isoformat()}, Granularity="DAILY",
+                           Metrics=["UnblendedCost"], Filter={"Tags": {"Key": key, "Values": [value]}},
+                           token_key="NextPageToken"):
+            total += sum(float(day.get("Total", {}).get("UnblendedCost", {}).get("Amount", 0) or 0)
+                         for day in page.get("ResultsByTime", []))
+        return total
+
+
+def transition_time(reason: str | None) -> datetime | None:
+    """The time in an EC2 ``StateTransitionReason`` ("User initiated (2026-06-28 17:00:00 GMT)"), or None."""
+    match = _TRANSITION_TIME.search(reason or "")
+    if not match:
+        return None
+    try:
+        return datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def _pages(fn: Callable[..., Any], *, token_key: str = "NextToken", **kwargs: Any) -> Iterable[dict[str, Any]]:
+    """Every page of *fn*(**kwargs), following *token_key*."""
+    token = None
+    while True:
+        page = call(fn, **kwargs, **({token_key: token} if token else {}))
+        yield page
+        token = page.get(token_key)
+        if not token:
+            return
+
+
+def _without_missing(fn: Callable[..., Any], ids: list[str], key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """The items under *key* of every page of *fn* for *ids*; ids a NotFound error names are dropped and
+    the call repeated (EC2 refuses a whole call for one id it does not know)."""
     wanted = list(ids)
     while wanted:
         try:
-            items: list[dict] = []
-            token = None
-            while True:
-                page = call(fn, InstanceIds=wanted, **kwargs, **({"NextToken": token} if token else {}))
-                items.extend(page.get(key, []))
-                token = page.get("NextToken")
-                if not token:
-                    return items, missing
+            return [item for page in _pages(fn, InstanceIds=wanted, **kwargs) for item in page.get(key, [])]
         except AwsError as exc:
             named = set(INSTANCE_ID.findall(str(exc))) & set(wanted)
             if exc.code != "InvalidInstanceID.NotFound" or not named:
                 raise
-            missing |= named
             wanted = [i for i in wanted if i not in named]
-    return [], missing
-
-
-def instance_states(clients: Clients, instance_ids: list[str]) -> dict[str, str]:
-    """instance id -> EC2 state name; instances EC2 no longer knows are ``terminated`` (only those)."""
-    if not instance_ids:
-        return {}
-    reservations, _ = without_missing(clients("ec2").describe_instances, list(instance_ids), "Reservations")
-    states = {i: "terminated" for i in instance_ids}
-    for reservation in reservations:
-        for instance in reservation.get("Instances", []):
-            states[instance["InstanceId"]] = instance.get("State", {}).get("Name", "unknown")
-    return states
+    return []

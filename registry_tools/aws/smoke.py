@@ -11,8 +11,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from registry_tools.aws.adapter import AwsError, Clients, Stacks, Target
+from registry_tools.aws.adapter import BotoAws
+from registry_tools.aws.interface import AwsError, Poll, Stacks, Target
 from registry_tools.packs.loader import LoadedPack
 from registry_tools.packs.model import Size
 
@@ -67,10 +69,11 @@ def smoke_test(
 ) -> SmokeReport:
     pack = loaded.pack
     name = stack_name(pack.name, str(pack.version))
-    stacks = Stacks(Clients(target), poll_seconds=poll_seconds)
-    base = dict(pack=pack.name, version=str(pack.version), size=size.name, instance_type=size.instance_type,
+    stacks = BotoAws(target).stacks
+    poll = Poll(poll_seconds)
+    base: dict[str, Any] = dict(pack=pack.name, version=str(pack.version), size=size.name, instance_type=size.instance_type,
                 region=target.region, target="sandbox" if target.is_sandbox else "aws", stack=name)
-    result: dict = {"ok": False, "status": "NOT_CREATED"}
+    result: dict[str, Any] = {"ok": False, "status": "NOT_CREATED"}
     try:
         try:
             stacks.create(name, loaded.template_text, parameters_for(loaded, size),
@@ -78,29 +81,28 @@ def smoke_test(
         except AwsError as exc:
             result.update(status="CREATE_REFUSED", reason=f"CreateStack failed: {exc}")
         else:
-            created = stacks.wait_create(name, timeout, on_status)
+            created = stacks.wait_create(name, timeout, poll=poll, on_status=on_status)
             result.update(status=created.status, create_seconds=round(created.seconds, 2))
             if created.failure:
                 result.update(reason=created.failure.reason, failing_resource=created.failure.resource)
             else:
                 missing = [o for o in pack.deployment.outputs if o not in created.outputs]
-                resources = [{"logical_id": r["LogicalResourceId"], "type": r.get("ResourceType", ""),
-                              "physical_id": r.get("PhysicalResourceId", "")}
-                             for r in stacks.resources(name) if r.get("LogicalResourceId")]
+                resources = [{"logical_id": r.logical_id, "type": r.type, "physical_id": r.physical_id}
+                             for r in stacks.resources(name)]
                 result.update(ok=not missing, outputs=created.outputs, missing_outputs=missing, resources=resources,
                               reason=f"outputs missing: {', '.join(missing)}" if missing else None)
     except AwsError as exc:
         result.update(reason=str(exc))
     finally:
-        result.update(_cleanup(stacks, name, timeout))
+        result.update(_cleanup(stacks, name, timeout, poll))
     return SmokeReport(**base, **result)
 
 
-def _cleanup(stacks: Stacks, name: str, timeout: float) -> dict:
+def _cleanup(stacks: Stacks, name: str, timeout: float, poll: Poll) -> dict:
     try:
         if stacks.describe(name) is None:
             return {"cleaned_up": True}
-        deleted = stacks.delete(name, timeout)
+        deleted = stacks.delete(name, timeout, poll=poll)
     except AwsError as exc:
         return {"cleaned_up": False, "cleanup_error": str(exc)}
     return {"cleaned_up": deleted.outcome == "succeeded", "delete_seconds": round(deleted.seconds, 2),

@@ -30,6 +30,7 @@ from registry_tools.dist.layout import INDEX_JSON, INDEX_YAML, PACKS_DIR, archiv
 from registry_tools.errors import ArwError
 from registry_tools.fsutil import replace_dir
 from registry_tools.packs.loader import load_validated_pack
+from registry_tools.packs.model import Pack
 from registry_tools.packs.repository import discover
 from registry_tools.paths import package_data
 from registry_tools.signing.interface import Signer
@@ -152,10 +153,10 @@ def build(
     return BuildResult(out, index, len(releases), report, tuple(notes), tuple(warnings))
 
 
-def _load(version_dir: Path):
+def _load(version_dir: Path) -> Pack:
     """The validated pack, from the parsed-YAML memo when validation left one."""
-    from registry_tools.packs.loader import PACK_FILE, trust_of
-    from registry_tools.packs.model import Pack
+    from registry_tools.packs.files import PACK_FILE
+    from registry_tools.packs.loader import trust_of
     from registry_tools.validation.cache import ParsedPacks
 
     data = ParsedPacks().get((version_dir / PACK_FILE).read_bytes())

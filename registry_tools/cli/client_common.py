@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import functools
+import sys
 
 import click
 
-from registry_tools.cli.output import UserError, command_now
+from registry_tools.cli.output import command_now
 
 
 def index_options(fn):
-    """--registry, --refresh, --offline, --allow-expired."""
+    """--registry, --refresh, --offline, --allow-expired, as ``cli.options`` describes them."""
+    from registry_tools.cli import options
 
-    @click.option("--registry", "registry_name", metavar="NAME", help="Use only this configured registry.")
-    @click.option("--refresh", is_flag=True, help="Check the registries for a new index now.")
-    @click.option("--offline", is_flag=True, help="Never touch the network; use the cached indexes.")
-    @click.option("--allow-expired", is_flag=True, help="Accept an expired index (shows its age).")
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return fn(*args, **kwargs)
-
-    return wrapper
+    return options.click_params(options.Spec((options.REGISTRY, options.REFRESH, options.OFFLINE,
+                                              options.ALLOW_EXPIRED)))(fn)
 
 
 def allow_insecure_option(fn):
@@ -42,22 +36,19 @@ def allow_insecure_option(fn):
 
 def notifier(quiet: bool):
     """Registry notices on stderr; with *quiet* (JSON output) only failed registries."""
+    from registry_tools.cli import report
     from registry_tools.client.index_store import ALWAYS_SHOWN, NOTICE_PREFIX
-    from registry_tools.textsafe import printable_lines
 
     def notify(level: str, text: str) -> None:
         if not quiet or level in ALWAYS_SHOWN:
-            click.secho(f"{NOTICE_PREFIX[level]}: {printable_lines(text)}", err=True, fg="yellow")
+            report.say(sys.stderr, f"{NOTICE_PREFIX[level]}: {text}", report.YELLOW)
 
     return notify
 
 
 def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_expired: bool, quiet: bool = False):
     """(catalog, loaded indexes) from the configured registries; notices go to stderr unless *quiet*."""
-    from registry_tools.client.index_store import RegistryError, load_registries
+    from registry_tools.client.index_store import load_registries
 
-    try:
-        return load_registries(registry_name, now=command_now(), refresh=refresh, offline=offline,
-                               allow_expired=allow_expired, notify=notifier(quiet))
-    except RegistryError as exc:
-        raise UserError(str(exc)) from None
+    return load_registries(registry_name, now=command_now(), refresh=refresh, offline=offline,
+                           allow_expired=allow_expired, notify=notifier(quiet))

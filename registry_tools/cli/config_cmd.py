@@ -6,6 +6,7 @@ import contextlib
 
 import click
 
+from registry_tools.cli import options
 from registry_tools.cli.client_common import allow_insecure_option, index_options, load_catalog, notifier
 from registry_tools.cli.output import Group, UserError, command_now, console, emit_json
 from registry_tools.textsafe import printable, printable_lines
@@ -62,19 +63,11 @@ def registries() -> None:
 def registries_add(name: str, location: str, trust_key: tuple[str, ...], trust_identity: str | None,
                    trust_issuer: str | None) -> None:
     """Add registry NAME at LOCATION (https://, http://, file:// URL or a directory)."""
-    from pathlib import Path
-
     from registry_tools.client import settings
-    from registry_tools.signing.trust import TrustAnchor
+    from registry_tools.signing.trust import anchor_from_options
 
-    try:
-        anchor = TrustAnchor.from_options([Path(k) for k in trust_key], trust_identity, trust_issuer)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    try:
-        registry = settings.add_registry(name, location, anchor)
-    except settings.SettingsError as exc:
-        raise UserError(str(exc)) from None
+    anchor = anchor_from_options(trust_key, trust_identity, trust_issuer)  # TrustAnchorError: exit 2
+    registry = settings.add_registry(name, location, anchor)
     click.echo(printable(f"Added registry {registry.name} at {registry.location}, trusting {anchor.describe()}."))
     warning = settings.plain_http_warning(registry)
     if warning:
@@ -87,10 +80,7 @@ def registries_list(as_json: bool) -> None:
     """List the configured registries in the order they are searched."""
     from registry_tools.client import settings
 
-    try:
-        config = settings.load()
-    except settings.SettingsError as exc:
-        raise UserError(str(exc)) from None
+    config = settings.load()
     if as_json:
         emit_json([r.to_dict() for r in config.registries])
         return
@@ -104,21 +94,14 @@ def registries_remove(name: str) -> None:
     """Remove registry NAME (installed packs stay installed)."""
     from registry_tools.client import settings
 
-    try:
-        registry = settings.remove_registry(name)
-    except settings.SettingsError as exc:
-        raise UserError(str(exc)) from None
+    registry = settings.remove_registry(name)
     click.echo(f"Removed registry {registry.name} ({registry.location}).")
 
 
 def _pins(action, *args):
     """Run a pins function; an unreadable pins.yaml becomes a clear error."""
-    from registry_tools.client.pins import PinsError
 
-    try:
-        return action(*args)
-    except PinsError as exc:
-        raise UserError(str(exc)) from None
+    return action(*args)
 
 
 def _summary(entry) -> dict:
@@ -158,10 +141,7 @@ def browse(registry_name, refresh, offline, allow_expired, as_json) -> None:
 
 
 @config.command("search")
-@click.argument("query")
-@index_options
-@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="Most results to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@options.click_params(options.SEARCH)
 def search_cmd(query, registry_name, refresh, offline, allow_expired, limit, as_json) -> None:
     """Search packs by name, title, description and categories (tolerates small typos)."""
     from registry_tools.cli.fast_search import NO_MATCH, render
@@ -262,23 +242,18 @@ def _security_status(name: str, version: str) -> str:
 
 
 @config.command("install")
-@click.argument("spec", metavar="NAME[@VERSION|@CONSTRAINT]")
-@index_options
+@options.click_params(options.INSTALL)
 @allow_insecure_option
-@click.option("--json", "as_json", is_flag=True, help="Print the receipt as JSON.")
 def install_cmd(spec, registry_name, refresh, offline, allow_expired, allow_insecure, as_json) -> None:
     """Install a pack: NAME (highest stable), NAME@1.2.0, or a constraint such as NAME@^1.2, NAME@~1.2
     or 'NAME@>=1.1,<2'. The archive's checksum and signature are verified before anything is unpacked,
     and its template must pass the security rules of `registry validate` (--allow-insecure RULE_ID to
     accept a failing rule)."""
-    from registry_tools.cli.fast_install import Refused, install_spec
+    from registry_tools.client.requests import install_spec
 
-    try:
-        click.echo(install_spec(spec, registry_name, now=command_now(), refresh=refresh, offline=offline,
-                                allow_expired=allow_expired, as_json=as_json, notify=notifier(as_json),
-                                allow_insecure=allow_insecure))
-    except Refused as exc:
-        raise UserError(str(exc)) from None
+    click.echo(install_spec(spec, registry_name, now=command_now(), refresh=refresh, offline=offline,
+                            allow_expired=allow_expired, as_json=as_json, notify=notifier(as_json),
+                            allow_insecure=allow_insecure))
 
 
 @config.command("list")
@@ -307,7 +282,7 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
     """What changes for you between two versions of a pack: resources, IAM actions, security-relevant
     changes (ports, encryption), parameters, sizes and monthly cost. Versions are fetched and verified
     like `install` (installed copies are used when present)."""
-    from registry_tools.client.install import InstallError, install, installed_dir, read_receipt
+    from registry_tools.client.install import install, installed_dir, read_receipt
     from registry_tools.diff.versions import diff_packs, render_text
     from registry_tools.packs.errors import PackError
     from registry_tools.packs.loader import load_pack_files
@@ -323,13 +298,10 @@ def diff_cmd(old, new, registry_name, refresh, offline, allow_expired, as_json) 
     for name, version in specs:
         path = installed_dir(name, version)
         if read_receipt(path) is None:
-            if catalog is None:
+            if catalog is None or loaded is None:
                 catalog, loaded = load_catalog(registry_name, refresh, offline, allow_expired, quiet=as_json)
-            try:
-                install(catalog, loaded, name, version, now=command_now(),
-                        warn=lambda line: notifier(as_json)("insecure", line))
-            except InstallError as exc:
-                raise UserError(str(exc)) from None
+            install(catalog, loaded, name, version, now=command_now(),
+                    warn=lambda line: notifier(as_json)("insecure", line))
         try:
             packs.append(load_pack_files(path))
         except PackError as exc:
@@ -483,7 +455,7 @@ def mirror_cmd(out_dir, names, registry_name, refresh, offline, allow_expired) -
 
     from registry_tools.client.index_store import index_location
     from registry_tools.fetch.dist import download_dist
-    from registry_tools.fetch.http import Fetcher, FetchError
+    from registry_tools.fetch.interface import FetchError
 
     _, loaded = load_catalog(registry_name, refresh, offline, allow_expired)
     if len(loaded) != 1:
@@ -494,7 +466,7 @@ def mirror_cmd(out_dir, names, registry_name, refresh, offline, allow_expired) -
         if unknown:
             raise UserError(f"registry {item.registry.name} has no pack(s): {', '.join(unknown)}")
     try:
-        download_dist(index_location(item.registry), Path(out_dir), Fetcher(item.fetch), names=set(names) if names else None)
+        download_dist(index_location(item.registry), Path(out_dir), item.fetcher, names=set(names) if names else None)
     except FetchError as exc:
         raise UserError(f"mirror failed: {exc}") from None
     click.echo(f"Mirrored registry {item.registry.name} (serial {item.trusted.serial}) to {out_dir}; add it elsewhere with:")

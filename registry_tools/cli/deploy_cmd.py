@@ -39,34 +39,25 @@ def installed_pack(spec: str, quiet: bool, allow_insecure=()):
     """(LoadedPack, sha256) of NAME[@VERSION|@CONSTRAINT], installing it first when needed. A pinned
     pack deploys its pinned version and archive (another version asked for is refused, as by install)."""
     from registry_tools.client import pins
-    from registry_tools.client.constraints import ConstraintError, best_match, parse_constraint
+    from registry_tools.client.constraints import best_match, parse_constraint
     from registry_tools.client.install import installed, installed_dir
     from registry_tools.packs.errors import PackError
     from registry_tools.packs.loader import load_pack_files
     from registry_tools.packs.semver import Version
 
     name, _, requested = spec.partition("@")
-    try:
-        pin = pins.holding(name, requested, "deploy")
-    except pins.PinsError as exc:
-        raise UserError(str(exc)) from None
-    try:
-        constraint = parse_constraint(pin.version if pin else requested or "*")
-    except ConstraintError as exc:
-        raise UserError(str(exc)) from None
+    pin = pins.holding(name, requested, "deploy")
+    constraint = parse_constraint(pin.version if pin else requested or "*")
     receipts = {r.version: r for r in installed() if r.name == name and (not pin or r.sha256 == pin.sha256)}
     match = best_match([Version.parse(v) for v in receipts], constraint) if receipts else None
     if match is None:
         from registry_tools.cli.client_common import notifier
-        from registry_tools.cli.fast_install import Refused, install_request
+        from registry_tools.client.requests import install_request
 
         if not quiet:
             click.echo(f"Installing {spec} ...")
-        try:
-            receipt = install_request(spec, now=command_now(), notify=notifier(quiet), purpose="deploy",
-                                      allow_insecure=allow_insecure)
-        except Refused as exc:
-            raise UserError(str(exc)) from None
+        receipt = install_request(spec, now=command_now(), notify=notifier(quiet), purpose="deploy",
+                                  allow_insecure=allow_insecure)
         if not quiet:
             click.echo(printable(f"Installed {receipt.name} {receipt.version} from registry {receipt.registry}"))
     else:
@@ -122,23 +113,18 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
         return
     if not spec:
         raise click.UsageError("give --domain NAME[@VERSION] to deploy, or --session ID to resume")
-    from registry_tools.aws.adapter import Clients, Stacks, Target
+    from registry_tools.aws.adapter import BotoAws
+    from registry_tools.aws.interface import Poll, Target
     from registry_tools.sessions import lifecycle
 
     loaded, sha256 = installed_pack(spec, as_json, allow_insecure)
-    try:
-        chosen = lifecycle.plan(loaded, size=size, instance=instance, region=region,
-                           default_region=default_region(profile, sandbox=use_sandbox), params=parse_params(params))
-    except lifecycle.DeployError as exc:
-        raise UserError(str(exc)) from None
+    chosen = lifecycle.plan(loaded, size=size, instance=instance, region=region,
+                       default_region=default_region(profile, sandbox=use_sandbox), params=parse_params(params))
     from registry_tools.client import policy
 
     verdict = policy.judge(loaded.template, allow_insecure)  # again: the pack may have been installed long ago
     if not dry_run:
-        try:
-            policy.enforce(verdict, f"{loaded.pack.ref}", "deploy")
-        except policy.InsecurePack as exc:
-            raise UserError(str(exc)) from None
+        policy.enforce(verdict, f"{loaded.pack.ref}", "deploy")
         for line in policy.warnings_of(verdict, loaded.pack.ref):
             click.secho(f"warning: {line}", err=True, fg="yellow")
     if dry_run:
@@ -158,19 +144,16 @@ def deploy(ctx, spec, size, instance, region, params, dry_run, detach, no_monito
             click.echo(f"Session saved. Resume with: --session {session.id}")
 
     with store_errors():
-        clients = Clients(target)
-        try:
-            session = lifecycle.deploy(store, loaded, sha256, chosen, target, clock=command_clock(), clients=clients, detach=True,
-                                  watch=lifecycle.Watch(saved=saved, event=print_event),
-                                  allowed_insecure=verdict.allowed_rules)
-        except lifecycle.DeployError as exc:
-            raise UserError(str(exc)) from None
+        aws = BotoAws(target)
+        session = lifecycle.deploy(store, loaded, sha256, chosen, aws, clock=command_clock(), detach=True,
+                              watch=lifecycle.Watch(saved=saved, event=print_event),
+                              allowed_insecure=verdict.allowed_rules)
         if session.status == "launching" and not detach:
             if as_json:
-                session = lifecycle.follow(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients,
-                                      lifecycle.Watch(), timeout, clock=command_clock())
+                session = lifecycle.follow(store, session, aws, lifecycle.Watch(), timeout, clock=command_clock(),
+                                           poll=Poll(poll_seconds(target.is_sandbox)))
             else:
-                session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(target.is_sandbox)), clients, timeout)
+                session = watch(store, session, aws, timeout)
     if as_json:
         emit_json(session.to_dict())
     elif session.status == "running" and not (detach or no_monitor) and sys.stdout.isatty() and sys.stdin.isatty():

@@ -2,10 +2,10 @@
 without importing click (the slowest part of starting the CLI), ``config search``
 from its snapshot when that is current (``fast_search``), plain ``config install``
 (``fast_install``) and ``sessions list`` from the session registry when it is
-current (``fast_sessions``); otherwise hand over to
-the click application in ``main``. ``tests/test_cli.py``,
-``tests/test_client_search_cache.py`` and ``tests/test_sessions_cli.py`` check both
-paths print the same.
+current (``fast_sessions``); otherwise hand over to the click application in ``main``.
+The fast paths read their arguments from the description the click commands are built
+from (``options``) and print errors through ``report``, as click does;
+``tests/test_fast_path_parity.py`` runs the same arguments through both and compares.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ def _check_reference_time() -> None:
 
         try:
             clock.now()
-        except clock.ClockError as exc:
-            sys.stderr.write(f"Error: {exc}\n")
+        except clock.ClockError as exc:  # a usage error, as click reports it (exit code 2)
+            from registry_tools.cli import report
+
+            report.show(exc)
             sys.exit(2)
 
 

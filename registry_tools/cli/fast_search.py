@@ -1,12 +1,13 @@
 """``config search`` answered from the search snapshot, before click is imported.
 
-``entry.main`` hands ``config search`` arguments to ``run``. When they are plain (one
-query; ``--json``, ``--limit N``, ``--registry NAME``, ``--offline``) and
+``entry.main`` hands ``config search`` arguments to ``run``. When they are plain (what
+``options.parse(options.SEARCH, ...)`` takes: one query; ``--json``, ``--limit N``,
+``--registry NAME``, ``--offline``) and
 ``client.search_cache.load`` has a snapshot that is still exactly what the full command
 would search, ``run`` prints the answer and returns True. Anything else (``--help``,
 ``--refresh``, an unknown option, a stale or missing snapshot) returns False and the
 click command runs, which also writes a new snapshot. Both print through ``render``, so
-the output is the same either way (tests/test_client_search_cache.py checks it), with the
+the output is the same either way (tests/test_fast_path_parity.py checks it), with the
 registries' text escaped (``textsafe.printable``; JSON is ASCII).
 """
 
@@ -14,10 +15,9 @@ from __future__ import annotations
 
 import sys
 
+from registry_tools.cli import options
 from registry_tools.textsafe import printable
 
-REGISTRY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
-LIMIT_RANGE = (1, 500)
 NO_MATCH = "No packs match {query!r}. Try `aws-research-wizard config browse`."
 
 
@@ -33,45 +33,16 @@ def render(hits, registry_of: dict[str, str], as_json: bool) -> str:
                      f"{printable(h.title)}" for h in hits)
 
 
-def parse(args: list[str]) -> tuple[str, str | None, int, bool] | None:
-    """(query, registry, limit, as_json) for plain arguments, else None."""
-    query, registry, limit, as_json = None, None, 20, False
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        name, eq, value = arg.partition("=")
-        if arg in ("--json", "--offline"):
-            as_json = as_json or arg == "--json"
-        elif name in ("--limit", "--registry"):
-            if not eq:
-                if not rest:
-                    return None
-                value = rest.pop(0)
-            if name == "--registry":
-                if not value or not set(value) <= REGISTRY_NAME_CHARS:
-                    return None
-                registry = value
-            else:
-                if not value.isdigit() or not LIMIT_RANGE[0] <= int(value) <= LIMIT_RANGE[1]:
-                    return None
-                limit = int(value)
-        elif arg.startswith("-") or query is not None:
-            return None
-        else:
-            query = arg
-    return None if query is None else (query, registry, limit, as_json)
-
-
 def run(args: list[str]) -> bool:
     """Answer `config search ARGS` from the snapshot; False when the full command must."""
-    parsed = parse(args)
-    if parsed is None:
+    values = options.parse(options.SEARCH, args)
+    if values is None:
         return False
-    query, registry, limit, as_json = parsed
+    query, limit, as_json = values["query"], values["limit"], values["as_json"]
     from registry_tools import clock
     from registry_tools.client import search_cache
 
-    loaded = search_cache.load(search_cache.selection_name(registry), now=clock.now())
+    loaded = search_cache.load(search_cache.selection_name(values["registry_name"]), now=clock.now())
     if loaded is None:
         return False
     index, registries = loaded

@@ -1,7 +1,8 @@
 """``sessions list`` answered from ``active_sessions.json`` before click is imported.
 
 ``entry.main`` hands ``sessions list`` (and ``deploy sessions list``) arguments to
-``run``. With plain arguments (``--all``, ``--json``, ``--sandbox``), local session
+``run``. With plain arguments (what ``options.parse(options.SESSIONS_LIST, ...)`` takes:
+``--all``, ``--json``, ``--sandbox``), local session
 storage and a registry whose rows are all current (``registry_file.current_rows``),
 ``run`` prints the listing and returns True; otherwise False and the click command
 runs (it rebuilds stale rows and reports unreadable sessions). A session to show that is
@@ -17,10 +18,10 @@ import os
 import sys
 from datetime import datetime
 
+from registry_tools.cli import options
 from registry_tools.textsafe import printable
 
 SANDBOX_LABEL = "SANDBOX"
-STATE_ENV = "ARW_SESSION_STATE"
 EMPTY = "No sessions{hint}. Start one with: aws-research-wizard deploy --domain NAME"
 
 
@@ -89,16 +90,10 @@ def launching(rows: list[dict], show_all: bool) -> list[str]:
     return [str(r.get("id")) for r in rows if r.get("status") == "launching" and (show_all or not r.get("archived"))]
 
 
-def parse(args: list[str]) -> tuple[bool, bool] | None:
-    """(show_all, as_json) for plain arguments, else None."""
-    if not set(args) <= {"--all", "--json", "--sandbox"}:
-        return None
-    return "--all" in args, "--json" in args
-
-
 def run(args: list[str]) -> bool:
-    parsed = parse(args)
-    if parsed is None or os.environ.get(STATE_ENV):
+    """Answer `sessions list ARGS` from the session registry; False when the click command must."""
+    values = options.parse(options.SESSIONS_LIST, args)
+    if values is None or os.environ.get(options.STATE_ENV):
         return False
     from registry_tools import clock
     from registry_tools.paths import config_text, state_dir_name
@@ -110,7 +105,7 @@ def run(args: list[str]) -> bool:
     except OSError:
         return False
     rows = registry_file.current_rows(os.path.join(state_dir_name(), "sessions"))
-    if rows is None or launching(rows, parsed[0]):  # launching: may be stale, and only the click command asks AWS
+    if rows is None or launching(rows, values["show_all"]):  # launching: may be stale, only click asks AWS
         return False
-    sys.stdout.write(render(rows, *parsed, now=clock.now()) + "\n")
+    sys.stdout.write(render(rows, values["show_all"], values["as_json"], now=clock.now()) + "\n")
     return True

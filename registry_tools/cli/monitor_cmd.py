@@ -25,7 +25,7 @@ from registry_tools.cli.sessions_cmd import (
     SANDBOX_LABEL,
     open_store,
     sandbox_requested,
-    session_clients,
+    session_aws,
     session_options,
     store_errors,
 )
@@ -107,24 +107,24 @@ def dashboard(snap: dict, interval: float):
 
 
 def reach(profile: str | None = None):
-    """*clients_for(session)* for ``observe.refresh_many``: boto3 clients for the session's target (one set
+    """*aws_for(session)* for ``observe.refresh_many``: the AWS adapter for the session's target (one
     per target); a target that cannot be used here (a profile not configured, the sandbox not running)
     raises ``AwsError`` with what to do."""
-    from registry_tools.aws.adapter import AwsError
+    from registry_tools.aws.interface import AwsError
     from registry_tools.cli.sessions_cmd import session_target
 
     made: dict = {}
 
-    def clients_for(session):
+    def aws_for(session):
         try:
             target = session_target(session, profile)
             if target not in made:
-                made[target] = session_clients(session, profile)
+                made[target] = session_aws(session, profile)
         except UserError as exc:
             raise AwsError(str(exc), "Unreachable") from None
         return made[target]
 
-    return clients_for
+    return aws_for
 
 
 def bring_up_to_date(store, session_ids: list[str], profile: str | None = None) -> list[str]:
@@ -138,11 +138,11 @@ def bring_up_to_date(store, session_ids: list[str], profile: str | None = None) 
 
 
 def take(store, session_id: str, cost_source: str, budget: float | None, profile: str | None = None, *,
-         clients_for=None) -> dict:
+         aws_for=None) -> dict:
     """One refresh of one session (``UserError`` with the reason when it cannot be refreshed)."""
     from registry_tools.monitor.observe import refresh_many
 
-    (snap,) = refresh_many(store, [session_id], clients_for or reach(profile), now=command_clock()(),
+    (snap,) = refresh_many(store, [session_id], aws_for or reach(profile), now=command_clock()(),
                            cost_source=cost_source, budget=budget)
     if "error" in snap:
         raise UserError(snap["error"])
@@ -157,15 +157,15 @@ def live(store, session_id: str, interval: float, cost_source: str, budget: floa
     from registry_tools.cli.output import console
     from registry_tools.sessions.lifecycle import Detached
 
-    clients_for = reach(profile)
-    snap = take(store, session_id, cost_source, budget, profile, clients_for=clients_for)
+    aws_for = reach(profile)
+    snap = take(store, session_id, cost_source, budget, profile, aws_for=aws_for)
     out = console()
     try:
         with QuitKey() as keys, Live(dashboard(snap, interval), console=out, auto_refresh=False) as view:
             while True:
                 keys.wait(interval)
                 try:
-                    snap = take(store, session_id, cost_source, budget, profile, clients_for=clients_for)
+                    snap = take(store, session_id, cost_source, budget, profile, aws_for=aws_for)
                 except UserError as exc:  # a failed refresh (network, credentials): shown, and tried again
                     snap = {**snap, "refresh_error": str(exc)}
                 view.update(dashboard(snap, interval), refresh=True)

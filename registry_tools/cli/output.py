@@ -17,19 +17,20 @@ from registry_tools.errors import ArwError
 class UserError(ArwError, click.ClickException):
     """A problem the user can fix, found by the CLI itself; printed without a traceback, exit code 1."""
 
-    exit_code = 1
+    def __init__(self, message: str, *, hint: str | None = None, exit_code: int = 1) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
 
     @classmethod
     def of(cls, exc: ArwError) -> UserError:
         """The click form of any ``ArwError``: same message, hint and exit code."""
-        error = cls(str(exc), hint=exc.hint)
-        error.exit_code = exc.exit_code
-        return error
+        return cls(str(exc), hint=exc.hint, exit_code=exc.exit_code)
 
     def show(self, file=None) -> None:
-        from registry_tools.textsafe import printable_lines
+        """``Error: ...`` and the hint on stderr, as the fast paths print it (``report.show``)."""
+        from registry_tools.cli import report
 
-        click.secho(f"Error: {printable_lines(self.format_message())}", err=True, fg="red")  # may quote an index
+        report.show(self, file)
 
 
 class _ArwErrors:

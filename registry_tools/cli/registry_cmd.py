@@ -57,7 +57,8 @@ def list_packs(domains_dir: Path | None, as_json: bool) -> None:
 
     domains = resolve_domains_dir(domains_dir)
     catalogue = Catalogue.load()
-    entries, problems = [], []
+    entries: list[dict] = []
+    problems: list[str] = []
     for source in discover(domains):
         loaded = []
         for _, path in source.versions:
@@ -155,7 +156,7 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
     from registry_tools.cli.extras import LINT_MODULES, MAINTAINER, require_extra
     from registry_tools.packs.repository import pack_version_dirs
     from registry_tools.paths import find_repo_root
-    from registry_tools.pricing.catalogue import PRICE_FILE, PriceError, repository_price_file
+    from registry_tools.pricing.catalogue import PRICE_FILE, repository_price_file
     from registry_tools.validation.cache import ResultCache
     from registry_tools.validation.pipeline import validate
 
@@ -201,12 +202,9 @@ def validate_cmd(paths: tuple[Path, ...], domains_dir: Path | None, changed_sinc
         click.echo(f"::notice::{note.replace('%', '%25')}" if fmt == "github" else f"note: {note}", err=fmt != "github")
     err = console(stderr=True)
     show_progress = fmt == "text" and err.is_terminal
-    try:
-        report = validate(version_dirs, lint=lint, today=command_now().date(), jobs=jobs, added=added,
-                          cache=None if no_cache else ResultCache(), price_file=price_file,
-                          progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
-    except PriceError as exc:
-        raise UserError(str(exc)) from None
+    report = validate(version_dirs, lint=lint, today=command_now().date(), jobs=jobs, added=added,
+                      cache=None if no_cache else ResultCache(), price_file=price_file,
+                      progress=(lambda d: err.print(f"[dim]checking {d}[/dim]")) if show_progress else None)
     if fmt == "text":
         _print_report(report)
     else:
@@ -253,17 +251,14 @@ def new_cmd(name: str, community: bool, title: str | None, domains_dir: Path | N
     Outside a source tree it creates ./domains/. The template is the source
     tree's templates/domain-template/ when it has one, else the package's.
     """
-    from registry_tools.packs.scaffold import ScaffoldError, new_pack
+    from registry_tools.packs.scaffold import new_pack
     from registry_tools.paths import package_data
 
     domains = resolve_domains_dir(domains_dir, create=True)
     template_dir = domains.parent / "templates" / "domain-template"
     if not template_dir.is_dir():
         template_dir = package_data("templates", "domain-template")
-    try:
-        path = new_pack(domains, template_dir, name, community=community, title=title)
-    except ScaffoldError as exc:
-        raise UserError(str(exc)) from None
+    path = new_pack(domains, template_dir, name, community=community, title=title)
     if as_json:
         emit_json({"name": name, "version": "0.1.0", "path": str(path), "trust": "community" if community else "official"})
         return
@@ -285,15 +280,12 @@ def bump_cmd(name: str, part: str | None, domains_dir: Path | None, as_json: boo
     The version is rewritten in domain.yaml, the template and the README; the
     changelog is reset to a TODO entry for you to fill in.
     """
-    from registry_tools.packs.scaffold import ScaffoldError, bump_pack
+    from registry_tools.packs.scaffold import bump_pack
 
     if part is None:
         raise click.UsageError("choose one of --major, --minor or --patch")
     domains = resolve_domains_dir(domains_dir)
-    try:
-        bumped = bump_pack(domains, name, part)
-    except ScaffoldError as exc:
-        raise UserError(str(exc)) from None
+    bumped = bump_pack(domains, name, part)
     if as_json:
         emit_json({"name": name, "from": str(bumped.old), "to": str(bumped.new), "path": str(bumped.path)})
         return
@@ -305,7 +297,7 @@ def bump_cmd(name: str, part: str | None, domains_dir: Path | None, as_json: boo
 def _source_version_dir(domains: Path, spec: str) -> Path:
     """NAME or NAME@VERSION in the source tree -> its version directory (default: latest stable)."""
     from registry_tools.packs.repository import find
-    from registry_tools.packs.semver import Version, VersionError
+    from registry_tools.packs.semver import Version
 
     name, _, version = spec.partition("@")
     try:
@@ -316,8 +308,6 @@ def _source_version_dir(domains: Path, spec: str) -> Path:
         return source.latest[1]
     try:
         return source.version_dir(Version.parse(version))
-    except VersionError as exc:
-        raise UserError(str(exc)) from None
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from None
 
@@ -341,7 +331,7 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
     ROLLBACK_*, timeout) names the failing resource and reason. The stack is
     always deleted. Exits 0 when the deployment succeeded, 1 otherwise.
     """
-    from registry_tools.aws.adapter import AwsError, Target
+    from registry_tools.aws.adapter import Target
     from registry_tools.aws.smoke import smoke_test
     from registry_tools.packs.errors import PackError
     from registry_tools.packs.loader import load_pack_files
@@ -362,11 +352,8 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
 
     started_here = False
     if where == "sandbox":
-        try:
-            _, started_here = control.start()
-            target = control.target(region)
-        except control.SandboxError as exc:
-            raise UserError(str(exc)) from None
+        _, started_here = control.start()
+        target = control.target(region)
     else:
         target = Target(region=region, profile=profile or None)
     say = (lambda message: None) if as_json else (lambda message: click.echo(message, err=True))
@@ -376,8 +363,6 @@ def test_deploy_cmd(spec: str, size: str | None, where: str, region: str | None,
         report = smoke_test(loaded, chosen, target, timeout=timeout,
                             poll_seconds=0.2 if target.is_sandbox else 10.0,
                             on_status=lambda status: say(f"  {status}"))
-    except AwsError as exc:  # before any stack exists: no credentials, an unknown profile
-        raise UserError(str(exc)) from None
     finally:
         if started_here:
             control.stop()
@@ -530,16 +515,13 @@ def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | 
     after the build time, or at --expires; a build whose index would already be
     expired says so.
     """
-    from registry_tools.build.builder import DEFAULT_EXPIRES_DAYS, BuildError, build
+    from registry_tools.build.builder import DEFAULT_EXPIRES_DAYS, build
     from registry_tools.cli.extras import LINT_MODULES, MAINTAINER, require_extra
-    from registry_tools.pricing.catalogue import PriceError, repository_price_file
-    from registry_tools.signing.interface import SignatureError
+    from registry_tools.pricing.catalogue import repository_price_file
     from registry_tools.timefmt import parse_utc_or_date
     from registry_tools.validation.cache import ResultCache
     from registry_tools.validation.pipeline import validate
 
-    if sign_key and use_sigstore:
-        raise click.UsageError("choose one of --sign-key or --sigstore")
     if expires_at is not None and expires_days is not None:
         raise click.UsageError("choose one of --expires or --expires-days")
     expires = None
@@ -550,30 +532,18 @@ def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | 
             raise click.BadParameter(f"{expires_at!r} is not a UTC time like 2027-01-31T00:00:00Z or a date "
                                      "like 2027-01-31", param_hint="--expires") from None
     require_extra(LINT_MODULES, MAINTAINER, "`registry build` validates every pack with cfn-lint")
-    signer = None
-    try:
-        if sign_key:
-            from registry_tools.signing.keys import KeySigner
+    from registry_tools.signing.factory import signer_for
 
-            signer = KeySigner(sign_key)
-        elif use_sigstore:
-            from registry_tools.signing.sigstore_signing import SigstoreSigner
-
-            signer = SigstoreSigner()
-    except SignatureError as exc:
-        raise UserError(str(exc)) from None
+    signer = signer_for(key=sign_key, sigstore=use_sigstore)
     domains = resolve_domains_dir(domains_dir)
     say = (lambda _: None) if as_json else (lambda message: click.echo(message, err=True))
-    try:
-        now = command_now()
-        result = build(domains, out, base_url=base_url, serial=serial, signer=signer, now=now,
-                       expires_days=DEFAULT_EXPIRES_DAYS if expires_days is None else expires_days, expires_at=expires,
-                       validate_packs=lambda dirs: validate(dirs, lint=True, cache=ResultCache(), jobs=0,
-                                                            today=now.date(),
-                                                            price_file=repository_price_file(domains.parent)),
-                       progress=say)
-    except (BuildError, SignatureError, PriceError) as exc:
-        raise UserError(str(exc)) from None
+    now = command_now()
+    result = build(domains, out, base_url=base_url, serial=serial, signer=signer, now=now,
+                   expires_days=DEFAULT_EXPIRES_DAYS if expires_days is None else expires_days, expires_at=expires,
+                   validate_packs=lambda dirs: validate(dirs, lint=True, cache=ResultCache(), jobs=0,
+                                                        today=now.date(),
+                                                        price_file=repository_price_file(domains.parent)),
+                   progress=say)
     for note in result.notes:
         say(f"note: {note}")
     for warning in result.warnings:
@@ -593,7 +563,7 @@ def build_cmd(domains_dir: Path | None, out: Path, base_url: str, serial: int | 
 @registry.command("publish")
 @click.argument("dist", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--to", "target", required=True, metavar="TARGET",
-              help="github, s3://bucket/prefix, or a local directory.")
+              help="github:OWNER/NAME (or github with --repo), s3://bucket/prefix, or a local directory.")
 @click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (with --to github).")
 @click.option("--github-api-url", default="https://api.github.com", show_default=True,
               help="GitHub API root (GitHub Enterprise).")
@@ -603,37 +573,17 @@ def publish_cmd(dist: Path, target: str, repo: str | None, github_api_url: str, 
                 as_json: bool) -> None:
     """Publish a built DIST: archives and signatures first (never overwritten), the index last.
 
-    github: one release per pack version (tag NAME-vVERSION), token from
-    GITHUB_TOKEN. s3://: create-only objects with cache headers. A directory:
+    github:OWNER/NAME: one release per pack version (tag NAME-vVERSION), token
+    from GITHUB_TOKEN. s3://: create-only objects with cache headers. A directory:
     a plain copy for mirrors. Re-publishing identical files is a no-op.
     """
     import os
 
-    from registry_tools.publish.interface import PublishError
+    from registry_tools.publish.factory import PublishOptions, publisher_for
 
-    try:
-        if target == "github":
-            from registry_tools.publish.github import GitHubPublisher
-
-            token = os.environ.get("GITHUB_TOKEN")
-            if not repo:
-                raise click.UsageError("--to github needs --repo OWNER/NAME")
-            if not token:
-                raise UserError("--to github needs a token in the GITHUB_TOKEN environment variable")
-            publisher = GitHubPublisher(repo, token, api_url=github_api_url)
-        elif target.startswith("s3://"):
-            from registry_tools.publish.s3 import S3Publisher
-
-            publisher = S3Publisher(target, profile=profile)
-        elif "://" in target:
-            raise click.BadParameter(f"unsupported target {target!r}", param_hint="--to")
-        else:
-            from registry_tools.publish.local import LocalPublisher
-
-            publisher = LocalPublisher(Path(target))
-        report = publisher.publish(dist)
-    except PublishError as exc:
-        raise UserError(str(exc)) from None
+    publisher = publisher_for(target, PublishOptions(repo=repo, github_token=os.environ.get("GITHUB_TOKEN"),
+                                                     github_api_url=github_api_url, aws_profile=profile))
+    report = publisher.publish(dist)
     if as_json:
         emit_json(report.to_dict())
         return
@@ -662,12 +612,10 @@ def site_cmd(dist: Path, out: Path | None, template: Path | None, serve: bool, p
     from registry_tools.cli.extras import MAINTAINER, SITE_MODULES, require_extra
 
     require_extra(SITE_MODULES, MAINTAINER, "`registry site` builds the site with mkdocs")
-    from registry_tools.site.generator import TEMPLATE_DIR, SiteError, build_site
+    from registry_tools.site.build import TEMPLATE_DIR, build_site
 
     try:
         result = build_site(dist, out, template_dir=template or TEMPLATE_DIR)
-    except SiteError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write the site: {exc}") from None
     if as_json:

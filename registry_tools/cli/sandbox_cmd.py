@@ -19,10 +19,7 @@ def start_cmd(port: int, as_json: bool) -> None:
     """Start the sandbox in the background (does nothing if it already runs)."""
     from registry_tools.sandbox import control
 
-    try:
-        info, started = control.start(port)
-    except control.SandboxError as exc:
-        raise UserError(str(exc)) from None
+    info, started = control.start(port)
     if as_json:
         emit_json({"started": started, "pid": info.pid, "endpoint": info.endpoint, "environment": info.environment()})
         return
@@ -37,7 +34,7 @@ def status_cmd(as_json: bool) -> None:
     from registry_tools.sandbox import control
 
     info = control.current()
-    healthy = bool(info) and control.ping(info)
+    healthy = info is not None and control.ping(info)
     if as_json:
         emit_json({"running": bool(info), "healthy": healthy, "endpoint": info.endpoint if info else None,
                    "pid": info.pid if info else None, "started": info.started if info else None})

@@ -7,12 +7,11 @@ import os
 
 import click
 
+from registry_tools.cli import options
+from registry_tools.cli.fast_sessions import SANDBOX_LABEL
+from registry_tools.cli.options import SANDBOX_ENV, STATE_ENV
 from registry_tools.cli.output import Group, UserError, command_clock, command_now, emit_json
 from registry_tools.textsafe import printable
-
-SANDBOX_ENV = "ARW_SANDBOX"
-STATE_ENV = "ARW_SESSION_STATE"
-SANDBOX_LABEL = "SANDBOX"
 
 
 def sandbox_requested(flag: bool) -> bool:
@@ -42,10 +41,7 @@ def target_for(region: str, sandbox: bool, *, profile: str | None = None, start:
     if info is None:
         if not start:
             raise UserError("the sandbox is not running; start it with: aws-research-wizard sandbox start")
-        try:
-            info, _ = control.start()
-        except control.SandboxError as exc:
-            raise UserError(str(exc)) from None
+        info, _ = control.start()
         click.secho(f"[{SANDBOX_LABEL}] started the local AWS emulator at {info.endpoint}", err=True, fg="cyan")
     return Target(region=region, endpoint_url=info.endpoint, sandbox=True)
 
@@ -62,39 +58,37 @@ def session_target(session, profile: str | None = None, *, start: bool = False):
     return Target(region=session.region, profile=profile or None, endpoint_url=session.endpoint_url)
 
 
-def session_clients(session, profile: str | None = None, *, start: bool = False):
-    """boto3 clients for *session*; a profile it was deployed with that this machine lacks is one clear error."""
-    from registry_tools.aws.adapter import AwsError, Clients
+def session_aws(session, profile: str | None = None, *, start: bool = False):
+    """The AWS adapter for *session*'s target; a profile it was deployed with that this machine lacks is one
+    clear error."""
+    from registry_tools.aws.adapter import AwsError, BotoAws
 
     try:
-        return Clients(session_target(session, profile, start=start))
+        return BotoAws(session_target(session, profile, start=start))
     except AwsError as exc:
         if exc.code == "ProfileNotFound" and session.profile and not profile:
             raise UserError(f"session {session.id} was deployed with the AWS profile {session.profile!r}, which is "
                             f"not configured on this machine: create it (`aws configure sso --profile "
                             f"{session.profile}` or `aws configure --profile {session.profile}`) or pass "
                             "--profile NAME") from None
-        raise UserError(str(exc)) from None
+        raise
 
 
 def default_region(profile: str | None = None, *, sandbox: bool = False) -> str | None:
     """The region AWS tools would use here (AWS_REGION, AWS_DEFAULT_REGION, the profile's; in the
     sandbox only the environment's), or None."""
-    from registry_tools.aws.adapter import AwsError, profile_region
+    from registry_tools.aws.adapter import profile_region
 
     if sandbox:
         return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-    try:
-        return profile_region(profile or None)
-    except AwsError as exc:
-        raise UserError(str(exc)) from None
+    return profile_region(profile or None)
 
 
-def local_clients(sandbox: bool, profile: str | None):
-    """Clients for this shell's own credentials and region (not a session's): the S3 session store, whoami."""
-    from registry_tools.aws.adapter import Clients
+def local_aws(sandbox: bool, profile: str | None):
+    """The AWS adapter for this shell's own credentials and region (not a session's): the S3 session store, whoami."""
+    from registry_tools.aws.adapter import BotoAws
 
-    return Clients(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox, profile=profile))
+    return BotoAws(target_for(default_region(profile, sandbox=sandbox) or "us-east-1", sandbox, profile=profile))
 
 
 def state_url(option: str | None) -> str | None:
@@ -111,10 +105,7 @@ def state_url(option: str | None) -> str | None:
         raise UserError(f"cannot read the configuration: {exc}") from None
     from registry_tools.client import settings
 
-    try:
-        return settings.load().session_state
-    except settings.SettingsError as exc:
-        raise UserError(str(exc)) from None
+    return settings.load().session_state
 
 
 def open_store(state: str | None, sandbox: bool, profile: str | None = None):
@@ -124,14 +115,14 @@ def open_store(state: str | None, sandbox: bool, profile: str | None = None):
         from registry_tools.sessions.local import LocalStore
 
         return LocalStore()
-    from registry_tools.aws.adapter import AwsError, account_id
+    from registry_tools.aws.interface import AwsError
     from registry_tools.sessions.interface import StoreError
     from registry_tools.sessions.s3 import S3Store, parse_state_url
 
     try:
         parse_state_url(url)
-        clients = local_clients(sandbox, profile)
-        return S3Store(url, clients("s3"), account_id(clients))
+        aws = local_aws(sandbox, profile)
+        return S3Store(url, aws.clients("s3"), aws.identity().account)  # the S3 store is its own seam
     except (StoreError, AwsError) as exc:
         raise UserError(f"session state {url}: {exc}") from None
 
@@ -140,29 +131,17 @@ def store_errors():
     """Turn store and session errors into user errors (no tracebacks)."""
     import contextlib
 
-    from registry_tools.aws.adapter import AwsError
-    from registry_tools.sessions.interface import StoreError
-    from registry_tools.sessions.lifecycle import DeployError
-    from registry_tools.sessions.model import SessionError
 
     @contextlib.contextmanager
     def guard():
-        try:
-            yield
-        except (StoreError, SessionError, DeployError, AwsError) as exc:
-            raise UserError(str(exc)) from None
+        yield
 
     return guard()
 
 
 def session_options(fn):
-    fn = click.option("--state", metavar="s3://BUCKET/PREFIX",
-                      help=f"Session storage in S3 (default: config session_state or ${STATE_ENV}; else local).")(fn)
-    fn = click.option("--sandbox", is_flag=True, help=f"Use the local AWS emulator (also ${SANDBOX_ENV}=1).")(fn)
-    fn = click.option("--profile", metavar="NAME",
-                      help="AWS profile (default: AWS_PROFILE, else the default credentials; an existing session "
-                           "uses the profile it was deployed with).")(fn)
-    return fn
+    """--state, --sandbox, --profile (described in ``options.SESSION``, with `sessions list`'s)."""
+    return options.click_params(options.Spec(options.SESSION))(fn)
 
 
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -175,10 +154,7 @@ def sessions(ctx) -> None:
 
 
 @sessions.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Include finished and archived sessions.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--mine", is_flag=True, help="Only sessions launched by the AWS identity in use (profile, sandbox).")
-@session_options
+@options.click_params(options.SESSIONS_LIST)
 def list_sessions(show_all: bool, as_json: bool, mine: bool, state: str | None, sandbox: bool,
                   profile: str | None) -> None:
     """Active sessions (launching, running, stopped) with status, pack, size, who launched them, age and
@@ -206,10 +182,10 @@ def list_sessions(show_all: bool, as_json: bool, mine: bool, state: str | None, 
 
 def whoami(sandbox: bool, profile: str | None) -> str:
     """The STS caller ARN of the credentials this command uses (what sessions record as launched_by)."""
-    from registry_tools.aws.adapter import AwsError, caller
+    from registry_tools.aws.interface import AwsError
 
     try:
-        return caller(local_clients(sandbox, profile))[1]
+        return local_aws(sandbox, profile).identity().arn
     except AwsError as exc:
         raise UserError(f"--mine needs to know who you are: {exc}") from None
 
@@ -272,18 +248,17 @@ def show(session_id: str, as_json: bool, state: str | None, sandbox: bool, profi
 def resume_session(store, session_id: str, *, watch_launching: bool = True, as_json: bool = False,
                    profile: str | None = None) -> None:
     """Reconcile with CloudFormation and EC2, follow a launching stack, then show the session."""
-    from registry_tools.aws.adapter import Stacks
     from registry_tools.sessions import lifecycle
     from registry_tools.sessions.model import LAUNCHING
 
     with store_errors():
         session = store.get(session_id)
-        clients = session_clients(session, profile, start=True)
-        session = lifecycle.reconcile(store, session_id, clients, clock=command_clock())
+        aws = session_aws(session, profile, start=True)
+        session = lifecycle.reconcile(store, session_id, aws, clock=command_clock())
         if session.status == LAUNCHING and watch_launching and not as_json:
             click.echo(f"{session.id}: stack {session.stack_name} is still being created; following it "
                        "(q or Ctrl-C stops watching)")
-            session = watch(store, session, Stacks(clients, poll_seconds=poll_seconds(session.sandbox)), clients)
+            session = watch(store, session, aws)
     show_session(session, as_json)
 
 
@@ -292,17 +267,18 @@ def poll_seconds(sandbox: bool) -> float:
     return float(os.environ.get("ARW_POLL_SECONDS") or (0.5 if sandbox else 5.0))
 
 
-def watch(store, session, stacks, clients, timeout: float | None = None):
+def watch(store, session, aws, timeout: float | None = None):
     """Follow a launching session until its stack ends; q / Ctrl-C detaches (it stays launching)."""
+    from registry_tools.aws.interface import Poll
     from registry_tools.cli.keypress import QuitKey
     from registry_tools.sessions import lifecycle
 
     with QuitKey() as keys:
         watcher = lifecycle.Watch(event=print_event)
-        stacks.sleep = keys.wait  # between polls: q detaches
+        poll = Poll(poll_seconds(session.sandbox), keys.wait)  # between polls: q detaches
         try:
-            return lifecycle.follow(store, session, stacks, clients, watcher, timeout or lifecycle.DEFAULT_TIMEOUT_S,
-                               clock=command_clock())
+            return lifecycle.follow(store, session, aws, watcher, timeout or lifecycle.DEFAULT_TIMEOUT_S,
+                                    clock=command_clock(), poll=poll)
         except (lifecycle.Detached, KeyboardInterrupt):
             click.echo(f"\nDetached; the stack goes on. Resume with: aws-research-wizard sessions resume {session.id}")
             raise SystemExit(0) from None
@@ -310,7 +286,7 @@ def watch(store, session, stacks, clients, timeout: float | None = None):
 
 def print_event(event: dict) -> None:
     when = event.get("Timestamp")
-    stamp = when.strftime("%H:%M:%S") if hasattr(when, "strftime") else str(when or "")[11:19]
+    stamp = when.strftime("%H:%M:%S") if when is not None and hasattr(when, "strftime") else str(when or "")[11:19]
     reason = event.get("ResourceStatusReason")
     click.echo(printable(f"  {stamp}  {event.get('ResourceStatus', ''):<22} {event.get('ResourceType', '')} "
                          f"{event.get('LogicalResourceId', '')}" + (f": {reason}" if reason else "")))
@@ -351,7 +327,7 @@ def _power(session_id: str, running: bool, timeout: float, state: str | None, sa
         label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
         click.echo(f"{label}{'Starting' if running else 'Stopping'} {', '.join(session.instance_ids) or 'its instances'}"
                    f" of {session.id} ...")
-        session = lifecycle.set_running(store, session_id, session_clients(session, profile, start=True), running,
+        session = lifecycle.set_running(store, session_id, session_aws(session, profile, start=True), running,
                                    clock=command_clock(), timeout=timeout, poll_seconds=poll_seconds(session.sandbox))
     try:
         monthly = f"${rates_of(session).projected_monthly(running):,.2f} per month"
@@ -502,7 +478,7 @@ def destroy(session_id: str, timeout: float, state: str | None, sandbox: bool, p
         session = store.get(session_id)
         label = f"[{SANDBOX_LABEL}] " if session.sandbox else ""
         click.echo(f"{label}Deleting stack {session.stack_name} in {session.region} ...")
-        clients = session_clients(session, profile, start=True)
-        session = lifecycle.destroy(store, session_id, clients, clock=command_clock(), timeout=timeout,
+        session = lifecycle.destroy(store, session_id, session_aws(session, profile, start=True),
+                                    clock=command_clock(), timeout=timeout,
                                poll_seconds=poll_seconds(session.sandbox))
     click.echo(f"{label}Destroyed {session.id}: stack {session.stack_name} deleted; session {session.status}.")

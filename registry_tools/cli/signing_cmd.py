@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from registry_tools.cli.output import Command, UserError, command_now, emit_json
+
+if TYPE_CHECKING:
+    from registry_tools.signing.trust import TrustAnchor
 
 
 @click.command("keygen", cls=Command)
@@ -20,13 +24,9 @@ def keygen_cmd(path: Path, as_json: bool) -> None:
     `registry build --sign-key PATH`. Publish PATH.pub or its fingerprint:
     users check a registry with `registry verify DIST --trust-key PATH.pub`.
     """
-    from registry_tools.signing.interface import SignatureError
     from registry_tools.signing.keys import fingerprint, generate_keypair
 
-    try:
-        private, public = generate_keypair(path)
-    except SignatureError as exc:
-        raise UserError(str(exc)) from None
+    private, public = generate_keypair(path)
     fp = fingerprint(public.read_bytes())
     if as_json:
         emit_json({"private_key": str(private), "public_key": str(public), "fingerprint": fp})
@@ -58,13 +58,11 @@ def verify_cmd(dist_dir: str, trust_key: tuple[Path, ...], trust_identity: str |
     root shipped with sigstore. Exits 0 when everything verifies, 1 on any
     failure.
     """
-    from registry_tools.signing.trust import TrustAnchor
-
-    try:
-        anchor = TrustAnchor.from_options(list(trust_key), trust_identity, trust_issuer)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
     import tempfile
+
+    from registry_tools.signing.trust import anchor_from_options
+
+    anchor = anchor_from_options(trust_key, trust_identity, trust_issuer)  # TrustAnchorError: exit 2
 
     with tempfile.TemporaryDirectory(prefix="arw-verify-") as scratch:
         if "://" in dist_dir:
@@ -82,15 +80,12 @@ def verify_cmd(dist_dir: str, trust_key: tuple[Path, ...], trust_identity: str |
         _verify_and_report(root, anchor, as_json)
 
 
-def _verify_and_report(root: Path, anchor, as_json: bool) -> None:
+def _verify_and_report(root: Path, anchor: TrustAnchor, as_json: bool) -> None:
     from registry_tools.signing.dist_check import verify_dist
-    from registry_tools.signing.interface import SignatureError
 
     try:
         report = verify_dist(root, anchor, now=command_now())
     except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
-    except SignatureError as exc:  # the trust itself is unusable (e.g. the sigstore trusted root)
         raise UserError(str(exc)) from None
 
     if as_json:

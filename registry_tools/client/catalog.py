@@ -7,7 +7,9 @@ shadowed, so output can say where a pack came from and what it hides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 OFFICIAL = "official"
 COMMUNITY = "community"
@@ -18,20 +20,46 @@ class CatalogEntry:
     name: str
     registry: str
     trust: str  # official | community
-    entry: dict
+    entry: dict[str, Any]
     shadowed: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
-        return self.entry.get("name", self.name)
+        title: str = self.entry.get("name", self.name)
+        return title
 
     @property
     def latest_version(self) -> str:
-        return self.entry.get("latest_version", "")
+        version: str = self.entry.get("latest_version", "")
+        return version
 
     @property
     def trust_level(self) -> str:
-        return self.entry.get("trust_level", "verified" if self.trust == OFFICIAL else "community")
+        level: str = self.entry.get("trust_level", "verified" if self.trust == OFFICIAL else "community")
+        return level
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _Signed(Protocol):
+    @property
+    def signer(self) -> object: ...
+
+
+class Loaded(Protocol):
+    """What the catalog reads of a loaded index (``index_store.LoadedIndex``)."""
+
+    @property
+    def registry(self) -> _Named: ...
+
+    @property
+    def trusted(self) -> _Signed: ...
+
+    @property
+    def index(self) -> Mapping[str, Any]: ...
 
 
 @dataclass
@@ -41,7 +69,7 @@ class Catalog:
     failures: list[str] = field(default_factory=list)  # registries that could not be loaded, and why
 
     @classmethod
-    def from_indexes(cls, loaded) -> Catalog:
+    def from_indexes(cls, loaded: Iterable[Loaded]) -> Catalog:
         catalog = cls()
         for item in loaded:
             catalog.signers[item.registry.name] = str(item.trusted.signer)

@@ -186,7 +186,10 @@ def _parse_term(whole: str, text: str) -> Term:
         return Term("wildcard", int(major), None if minor is None else int(minor))
     if text.startswith(("~>", "~=")):
         raise _error(whole, f"{text[:2]!r} is not supported; use ~1.2 (>=1.2.0,<1.3.0) or ^1.2 (>=1.2.0,<2.0.0)")
-    op, rest = _OPERATOR.match(text).groups()
+    operator = _OPERATOR.match(text)
+    if operator is None:  # `.` stops at a line break inside the term
+        raise _error(whole, f"{text!r} is not a version; join conditions with commas")
+    op, rest = operator.groups()
     if not rest:
         raise _error(whole, f"{text!r} has an operator but no version")
     major, minor, patch, prerelease = _parse_version(whole, text, rest)

@@ -21,6 +21,7 @@ exist afterwards.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 import stat
@@ -63,7 +64,7 @@ class _CappedStream:
     what a hostile header (or any other metadata) can make us decompress.
     """
 
-    def __init__(self, raw, cap: int) -> None:
+    def __init__(self, raw: io.BufferedIOBase, cap: int) -> None:
         self._raw = raw
         self._cap = cap
 
@@ -95,6 +96,12 @@ class _CappedStream:
 
     def tell(self) -> int:
         return self._raw.tell()
+
+    def write(self, data: bytes) -> int:
+        raise io.UnsupportedOperation("the archive stream is read-only")
+
+    def close(self) -> None:
+        """Nothing: the decompressed stream belongs to the caller, which closes it."""
 
 
 def _check_prefix(prefix: str) -> None:

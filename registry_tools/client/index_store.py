@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from registry_tools.clock import is_fresh
 from registry_tools.dist.layout import INDEX_JSON
 from registry_tools.errors import ArwError
 from registry_tools.fetch.dist import index_url
-from registry_tools.fetch.http import Fetcher, FetchError, FetchSettings
+from registry_tools.fetch.http import HttpFetcher
+from registry_tools.fetch.interface import Fetcher, FetchError
 from registry_tools.fetch.urls import release_url
 from registry_tools.fsutil import atomic_write_bytes, atomic_write_text
 from registry_tools.limits import LIMITS
@@ -52,7 +53,8 @@ class LoadedIndex:
     source: str  # "network", "not-modified", "cache" or "fallback"
     digest: str  # sha256 of the index file, as cached
     notice: str | None = None
-    fetch: FetchSettings = FetchSettings()  # how its archives are downloaded (deadline, rate, require_https)
+    # what fetched it, and so downloads its archives (deadline, rate, require_https; or one handed in)
+    fetcher: Fetcher | None = field(default=None, compare=False, repr=False)
 
     @property
     def index(self) -> dict:
@@ -107,8 +109,9 @@ class _Cache:
 
 def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offline: bool = False,
                allow_expired: bool = False, interval_hours: float = 24.0, fetcher: Fetcher | None = None) -> LoadedIndex:
-    """The verified index of *registry* as of *now* (expiry, cache age)."""
-    fetcher = fetcher or Fetcher()
+    """The verified index of *registry* as of *now* (expiry, cache age), fetched by *fetcher*
+    (default: an ``HttpFetcher`` with the default limits)."""
+    fetcher = fetcher if fetcher is not None else HttpFetcher()
     cache = _Cache(registry)
     meta = cache.meta()
     cached = cache.read(meta)
@@ -116,9 +119,10 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
     fetched_at = parse_utc(meta["fetched_at"]) if meta.get("fetched_at") else None
 
     def from_cache(source: str, notice: str | None = None) -> LoadedIndex:
+        assert cached is not None  # only called when there is a cached index
         data, signature = cached
         trusted = _check(registry, data, signature, highest, now, allow_expired)
-        return LoadedIndex(registry, trusted, source, meta["sha256"], notice, fetcher.settings)
+        return LoadedIndex(registry, trusted, source, meta["sha256"], notice, fetcher=fetcher)
 
     fresh = fetched_at is not None and is_fresh(fetched_at, now, timedelta(hours=interval_hours))
     if cached and ((offline and registry.is_remote) or (fresh and not refresh)):
@@ -147,7 +151,7 @@ def load_index(registry: Registry, *, now: datetime, refresh: bool = False, offl
         "etag": response.etag, "last_modified": response.last_modified, "fetched_at": format_utc(now),
         "serial": trusted.serial, "highest_serial": max(trusted.serial, highest or 0), "url": url,
     })
-    return LoadedIndex(registry, trusted, "network", digest, fetch=fetcher.settings)
+    return LoadedIndex(registry, trusted, "network", digest, fetcher=fetcher)
 
 
 def _check(registry: Registry, data: bytes, signature: bytes, highest: int | None, now: datetime,
@@ -176,12 +180,13 @@ def release_urls(loaded: LoadedIndex, release: dict) -> ReleaseUrls:
 
 
 def load_registries(registry_name: str | None, *, now: datetime, refresh: bool = False, offline: bool = False,
-                    allow_expired: bool = False, notify=lambda level, text: None):
+                    allow_expired: bool = False, notify=lambda level, text: None, fetcher: Fetcher | None = None):
     """(catalog, loaded indexes) from the configured registries (or only *registry_name*), as of *now*.
     Notices go to ``notify(level, text)``: "note" (a cached index was used after a network
     failure), "expired" (used because of *allow_expired*) and "failed" (a registry that
     could not be loaded while another one was). ``RegistryError`` when none loads or
-    the configuration is unusable."""
+    the configuration is unusable. Every index is fetched by *fetcher* (default: an ``HttpFetcher``
+    with the limits of ``config.yaml``), which each ``LoadedIndex`` keeps for its archives."""
     from registry_tools.client import settings
     from registry_tools.client.catalog import Catalog
 
@@ -193,7 +198,7 @@ def load_registries(registry_name: str | None, *, now: datetime, refresh: bool =
     if not registries:
         raise RegistryError("no registries configured; add one with: aws-research-wizard config registries add NAME LOCATION ...")
     loaded, failures = [], []
-    fetcher = Fetcher(config.fetch_settings())
+    fetcher = fetcher if fetcher is not None else HttpFetcher(config.fetch_settings())
     for registry in registries:
         try:
             item = load_index(registry, now=now, refresh=refresh, offline=offline, allow_expired=allow_expired,

@@ -42,7 +42,8 @@ from pathlib import Path
 from registry_tools.client.catalog import Catalog, CatalogEntry
 from registry_tools.client.index_store import LoadedIndex, release_urls
 from registry_tools.errors import ArwError
-from registry_tools.fetch.http import Fetcher, FetchError
+from registry_tools.fetch.http import HttpFetcher
+from registry_tools.fetch.interface import Fetcher, FetchError
 from registry_tools.fsutil import (
     PRIVATE_DIR,
     PRIVATE_FILE,
@@ -113,7 +114,7 @@ def installed() -> list[Receipt]:
     root = domains_dir()
     for name in _visible(root):
         pack_dir = root / name
-        for version in sorted({_leftover_version(path.name) for path in _leftovers(pack_dir)}):
+        for version in sorted({v for path in _leftovers(pack_dir) if (v := _leftover_version(path.name))}):
             _recover(name, version)
         for version in _visible(pack_dir):
             receipt = read_receipt(pack_dir / version)
@@ -226,7 +227,8 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
             warn: Callable[[str], None] = lambda line: None) -> Receipt:
     """Install *name* (``requested``: a version, a constraint or None for the highest stable);
     the receipt records *now* as the install time. The template must pass the security policy
-    (``client.policy``) unless its findings' rules are in *allow_insecure*; *warn* hears the rest."""
+    (``client.policy``) unless its findings' rules are in *allow_insecure*; *warn* hears the rest.
+    The archive and its signature are fetched by *fetcher*, else by the one that fetched the index."""
     entry = catalog.get(name)
     if entry is None:
         raise InstallError(f"no pack named {name!r} in the configured registries")
@@ -248,7 +250,8 @@ def install(catalog: Catalog, loaded: list[LoadedIndex], name: str, requested: s
         urls = release_urls(index, release)  # the one rule for where an index may point: nothing is read yet
     except FetchError as exc:
         raise InstallError(f"{name} {version} (registry {entry.registry}): refused: {exc}") from None
-    fetcher = fetcher or Fetcher(index.fetch)
+    if fetcher is None:
+        fetcher = index.fetcher if index.fetcher is not None else HttpFetcher()
     _domains_subdir(name)
     work = _work_dir()
     try:

@@ -7,14 +7,17 @@ a reproducible analysis runs on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from registry_tools.errors import ArwError
 from registry_tools.paths import state_dir
 from registry_tools.yamlio import load_yaml
 
 PINS_FILE = "pins.yaml"
+T = TypeVar("T")
 
 
 class PinsError(ArwError):
@@ -69,7 +72,7 @@ def save(pins: dict[str, Pin]) -> None:
     atomic_write_text(pins_path(), "# packs held at one version and archive digest\n" + yaml.safe_dump(body), mode=0o600)
 
 
-def _locked(change):
+def _locked(change: Callable[[dict[str, Pin]], T]) -> T:
     from filelock import FileLock
 
     from registry_tools.fsutil import make_dirs
@@ -84,7 +87,7 @@ def _locked(change):
 
 
 def pin(name: str, version: str, sha256: str) -> Pin:
-    def change(pins):
+    def change(pins: dict[str, Pin]) -> Pin:
         pins[name] = Pin(name, version, sha256)
         return pins[name]
 

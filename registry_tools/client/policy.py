@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_tools.errors import ArwError
+
+if TYPE_CHECKING:  # the rules are imported when a template is judged
+    from registry_tools.security import SecurityFinding
 
 ALLOW_OPTION = "--allow-insecure"
 
@@ -28,9 +31,9 @@ class InsecurePack(ArwError):
 class Verdict:
     """What the rules found in a template, split by what the policy does with each finding."""
 
-    refused: tuple  # error-level findings not allowed: the pack must not be installed or deployed
-    allowed: tuple  # error-level findings the user allowed by rule id: warned about every time
-    warnings: tuple  # warning-level findings: shown
+    refused: tuple[SecurityFinding, ...]  # error-level findings not allowed: the pack must not be installed or deployed
+    allowed: tuple[SecurityFinding, ...]  # error-level findings the user allowed by rule id: warned about every time
+    warnings: tuple[SecurityFinding, ...]  # warning-level findings: shown
 
     @property
     def allowed_rules(self) -> tuple[str, ...]:
@@ -41,7 +44,7 @@ class Verdict:
         """One line for `config info` / `config validate`: the security status of the template."""
         if not (self.refused or self.allowed or self.warnings):
             return "no findings (the security rules of `registry validate`)"
-        parts = []
+        parts: list[str] = []
         if self.refused:
             parts.append(f"{len(self.refused)} error(s): {', '.join(sorted({f.rule for f in self.refused}))}")
         if self.allowed:

@@ -47,6 +47,10 @@ from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from operator import add, itemgetter
 
+TYPE_CHECKING = False  # typing is not imported at run time: `config search` starts without it
+if TYPE_CHECKING:
+    from typing import Any
+
 EXACT_NAME = 1000
 NAME_PREFIX = 500
 WORD = 40
@@ -87,11 +91,11 @@ def query_words(query: str) -> list[str]:
     return _WORD_RE.findall(query.lower())
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def _word_list(value) -> list[str]:
+def _word_list(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, Iterable) and not isinstance(value, Mapping):
@@ -153,7 +157,7 @@ _W = r"[^\W_]"  # a word character
 
 
 @lru_cache(maxsize=256)
-def _near_patterns(term: str, limit: int) -> tuple[tuple[re.Pattern, str], ...]:
+def _near_patterns(term: str, limit: int) -> tuple[tuple[re.Pattern[str], str], ...]:
     """(regex, piece) pairs that find every word within *limit* edits of *term*, and some
     more: each regex starts with its piece, a literal the regex engine skips ahead to, and
     its groups are the word before the piece (one group per possible length, the others
@@ -223,7 +227,7 @@ def _offsets(values: list[str]) -> list[int]:
     return list(accumulate(map(add, map(len, values), repeat(1)), initial=0))
 
 
-def _prefix_pattern(term: str, whole_only: bool) -> re.Pattern:
+def _prefix_pattern(term: str, whole_only: bool) -> re.Pattern[str]:
     """A word starting with *term* (group 1: the rest of the word). The literal comes first
     so the regex engine can skip ahead to it; the look-behind checks the word start."""
     t = re.escape(term)
@@ -235,20 +239,20 @@ class SearchIndex:
     and call ``search`` for each query. Entries are ``(pack_name, index_entry, trust)``
     triples (``ValueError`` otherwise); missing or odd entry fields count as empty."""
 
-    def __init__(self, entries: Iterable[tuple[str, Mapping, str]]):
+    def __init__(self, entries: Iterable[tuple[str, Mapping[str, Any], str]]):
         rows = entries if isinstance(entries, list | tuple) else list(entries)
         self.size = len(rows)
         if rows and set(map(len, rows)) != {3}:
             raise ValueError("entries must be (pack name, index entry, trust) triples")
         self.names, self.entries, self.trusts = (list(map(itemgetter(k), rows)) for k in range(3))
-        self._columns: list[list | None] = [None] * len(FIELDS)
+        self._columns: list[list[Any] | None] = [None] * len(FIELDS)
         self._fields: list[_Field | None] = [None] * len(FIELDS)
         self._distinct_text: list[str | None] = [None] * len(FIELDS)
         self._display: tuple[list[str], list[str], list[list[int]]] | None = None  # from a snapshot
 
     # --- snapshots: everything a search needs, prepared once ---------------------------------
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """The prepared index as strings and lists of ints: each field's values joined with NUL
         in their original case (``texts``, the first being the pack names) with their offsets
         (``starts``), trusts, latest versions and the distinct keywords and categories.
@@ -260,7 +264,7 @@ class SearchIndex:
                 "texts": [_SEP.join(v) for v in values], "starts": [_offsets(v) for v in values]}
 
     @classmethod
-    def from_snapshot(cls, data: Mapping) -> SearchIndex:
+    def from_snapshot(cls, data: Mapping[str, Any]) -> SearchIndex:
         """The index a ``snapshot()`` describes; ``ValueError`` for anything else."""
         try:
             trusts, versions, texts, starts = data["trusts"], data["versions"], data["texts"], data["starts"]
@@ -284,14 +288,14 @@ class SearchIndex:
 
     # --- preparation -------------------------------------------------------------------------
 
-    def _column(self, f: int) -> list:
+    def _column(self, f: int) -> list[Any]:
         """Field *f* of every entry: a string, or a list of strings for keywords and categories."""
         column = self._columns[f]
         if column is None:
             column = self._columns[f] = self._fast_column(f) or self._safe_column(f)
         return column
 
-    def _fast_column(self, f: int) -> list | None:
+    def _fast_column(self, f: int) -> list[Any] | None:
         """The column straight from well-formed entries (C-level loops only), else None."""
         try:
             column = list(self.names) if f == 0 else list(map(itemgetter(_KEYS[f]), self.entries))
@@ -301,7 +305,7 @@ class SearchIndex:
             return None
         return column  # strings are checked when joined
 
-    def _safe_column(self, f: int) -> list:
+    def _safe_column(self, f: int) -> list[Any]:
         if f == 0:
             return [_text(n) for n in self.names]
         convert = _word_list if f in _LISTS else _text
@@ -313,13 +317,13 @@ class SearchIndex:
             try:
                 field = _Field(self._joinable(self._column(f), f))
             except TypeError:  # not all strings
-                self._columns[f] = self._safe_column(f)
-                field = _Field(self._joinable(self._columns[f], f))
+                column = self._columns[f] = self._safe_column(f)
+                field = _Field(self._joinable(column, f))
             self._fields[f] = field
         return field
 
     @staticmethod
-    def _joinable(column: list, f: int) -> list:
+    def _joinable(column: list[Any], f: int) -> list[Any]:
         return list(map(_ITEM_SEP.join, column)) if f in _LISTS else column
 
     def _values(self, f: int) -> list[str]:
@@ -382,7 +386,7 @@ class SearchIndex:
         be that close, ``distance`` picks the near ones, which are then found like query words."""
         # Keywords repeat a lot; for names and titles the distinct words pay off once prepared (snapshot).
         text = self._distinct(f) if f in _LISTS or self._distinct_text[f] is not None else self._field(f).text
-        candidates = set()
+        candidates: set[str] = set()
         for pattern, piece in _near_patterns(term, limit):
             candidates.update("".join(groups[:-1]) + piece + groups[-1] for groups in set(pattern.findall(text)))
         candidates.discard(term)  # an exact match, found by _scan
@@ -546,7 +550,7 @@ class SearchIndex:
                    trust=self.trusts[i], latest_version=version, description=description)
 
 
-def search(entries: Iterable[tuple[str, Mapping, str]] | SearchIndex, query: str, limit: int | None = 20) -> list[Hit]:
+def search(entries: Iterable[tuple[str, Mapping[str, Any], str]] | SearchIndex, query: str, limit: int | None = 20) -> list[Hit]:
     """The best matches of *query* among *entries* (``(pack_name, index_entry, trust)``), best first,
     ties by pack name; at most *limit* (``None``: all)."""
     index = entries if isinstance(entries, SearchIndex) else SearchIndex(entries)

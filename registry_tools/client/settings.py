@@ -20,11 +20,12 @@ from pathlib import Path
 
 from registry_tools.errors import ArwError
 from registry_tools.limits import LIMITS
+from registry_tools.names import REGISTRY_NAME
 from registry_tools.paths import CONFIG_FILE, state_dir
-from registry_tools.signing.trust import TrustAnchor
+from registry_tools.signing.trust import TrustAnchor, TrustAnchorError, parse_anchor
 from registry_tools.yamlio import load_yaml
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+NAME_RE = re.compile(f"^{REGISTRY_NAME}$")
 DEFAULT_UPDATE_HOURS = 24.0
 # config.yaml keys for the deadline and minimum rate of downloads, named as the Limits fields they override
 DOWNLOAD_KEYS = ("download_deadline_seconds", "download_min_bytes_per_second", "download_rate_window_seconds")
@@ -61,8 +62,8 @@ class Registry:
     @classmethod
     def from_dict(cls, data: dict) -> Registry:
         try:
-            return cls(str(data["name"]), str(data["location"]), TrustAnchor.from_dict(data["trust"]))
-        except (KeyError, TypeError, ValueError) as exc:
+            return cls(str(data["name"]), str(data["location"]), parse_anchor(data["trust"]))
+        except (KeyError, TypeError, TrustAnchorError) as exc:
             raise SettingsError(f"invalid registry entry {data!r}: {exc}") from None
 
 

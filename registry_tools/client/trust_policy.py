@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from registry_tools.clock import is_expired
 from registry_tools.errors import ArwError
@@ -26,7 +27,7 @@ class TrustError(ArwError):
 
 @dataclass(frozen=True)
 class TrustedIndex:
-    index: dict
+    index: dict[str, Any]
     serial: int
     expires: datetime
     signer: SignerIdentity

@@ -14,18 +14,33 @@ is ``info`` ("resolved E9102: ..."), each with its rule id and fix; so a weakeni
 anywhere the rules look (an instance's own metadata options, a fleet override, a bucket policy,
 a managed policy ARN) shows here too. Ingress opened or closed from private networks or
 security groups, which no rule forbids, is listed as ``info``.
+
+The template is read in one place, ``registry_tools.security.effective``, for the rules and for
+this diff alike: the IAM section (``iam_grants``, ``managed_policies``, also what ``deploy
+--dry-run`` lists) and the ingress list (``security.inbound``) see what the rules see: separate
+ingress resources and prefix lists, policy resources, documents given as JSON text, every
+``Fn::If`` branch and a parameter's allowed values.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from registry_tools.security import check_template
+from registry_tools.security import check_template, inbound
+from registry_tools.security.effective import (
+    MISSING,
+    ResourceRef,
+    TemplateView,
+    Unknown,
+    identity_policies,
+    managed_policy_arns,
+    show,
+    statements,
+)
 
 if TYPE_CHECKING:
     from registry_tools.packs.model import Pack, Size
@@ -37,9 +52,6 @@ ADDED = "added"
 REMOVED = "removed"
 CHANGED = "changed"
 
-WORLD = frozenset({"0.0.0.0/0", "::/0"})
-PORT_NAMES = {22: "SSH", 3389: "RDP", 80: "HTTP", 443: "HTTPS", 2049: "NFS", 5432: "PostgreSQL",
-              3306: "MySQL", 8888: "Jupyter", 8787: "RStudio"}
 SIZE_FIELDS = ("instance_type", "vcpus", "memory_gib", "gpus", "gpu_model", "storage_gib", "efa")
 RESOURCE_ATTRIBUTES = ("Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy", "UpdatePolicy",
                        "CreationPolicy", "Metadata")
@@ -382,15 +394,6 @@ def _param_summary(param: Any) -> str:
     return ", ".join(parts)
 
 
-def _parameter_default(template: Mapping[str, Any], value: Any) -> Any:
-    """Resolve ``{"Ref": Param}`` to the parameter's default (if any); other values unchanged."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        param = (template.get("Parameters") or {}).get(value["Ref"])
-        if isinstance(param, dict) and "Default" in param:
-            return param["Default"]
-    return value
-
-
 # --------------------------------------------------------------------------- resources and parameters
 
 
@@ -434,38 +437,39 @@ def _parameter_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> tu
 # --------------------------------------------------------------------------- IAM
 
 
-def _policy_documents(template: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(principal label, document) for every identity policy: inline on roles/users/groups, or IAM policy resources."""
-    for name, res in _resources(template, "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy").items():
-        doc = _props(res).get("PolicyDocument")
-        if isinstance(doc, dict):
-            yield name, doc
-    for name, res in _resources(template, "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group").items():
-        for policy in _as_list(_props(res).get("Policies")):
-            if isinstance(policy, dict) and isinstance(policy.get("PolicyDocument"), dict):
-                yield f"{name}/{_show(policy.get('PolicyName', '?'))}", policy["PolicyDocument"]
+def _shown(value: Any) -> str:
+    """A value read by ``security.effective`` for people: references in ``${...}`` form, a value the
+    template does not fix as ``<why>`` (``<parameter X>``), everything else as the template writes it."""
+    if isinstance(value, ResourceRef):
+        return "${" + str(value) + "}"
+    if isinstance(value, Unknown):
+        return f"<{value.reason.split(',')[0]}>"
+    return show(value)
 
 
 def iam_grants(template: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
-    """(principal, effect, action, resource) for every action x resource of every statement."""
-    for principal, doc in _policy_documents(template):
-        for statement in _as_list(doc.get("Statement")):
-            if not isinstance(statement, dict):
-                continue
-            effect = str(statement.get("Effect", "Allow"))
-            actions = [_show(a) for a in _as_list(statement.get("Action"))]
-            actions += [f"NotAction {_show(a)}" for a in _as_list(statement.get("NotAction"))]
-            resources = [_show(r) for r in _as_list(statement.get("Resource"))]
-            resources += [f"NotResource {_show(r)}" for r in _as_list(statement.get("NotResource"))]
-            for action in actions:
-                for resource in resources or ["(no resource)"]:
-                    yield principal, effect, action, resource
+    """(principal, effect, action, resource) for every action x resource of every identity policy
+    statement, as ``security.effective`` reads them: inline policies (principal ``Role/PolicyName``),
+    IAM policy resources, documents given as JSON text, each ``Fn::If`` branch and allowed value."""
+    view = TemplateView(template)
+    for policy in identity_policies(view):
+        principal = policy.resource if policy.policy is None else f"{policy.resource}/{policy.policy}"
+        for statement in statements(view, policy.document):
+            effects = [_shown(e.value) for e in view.get(statement, "Effect") if e.value is not MISSING] or ["Allow"]
+            actions = [_shown(a.value) for a in view.elements(view.get(statement, "Action"))]
+            actions += [f"NotAction {_shown(a.value)}" for a in view.elements(view.get(statement, "NotAction"))]
+            resources = [_shown(r.value) for r in view.elements(view.get(statement, "Resource"))]
+            resources += [f"NotResource {_shown(r.value)}" for r in view.elements(view.get(statement, "NotResource"))]
+            for effect in dict.fromkeys(effects):
+                for action in dict.fromkeys(actions):
+                    for resource in dict.fromkeys(resources or ["(no resource)"]):
+                        yield principal, effect, action, resource
 
 
 def managed_policies(template: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    for name, res in _resources(template, "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group").items():
-        for arn in _as_list(_props(res).get("ManagedPolicyArns")):
-            yield name, _show(arn)
+    """(role/user/group, ARN) for every managed policy ARN, as ``security.effective`` reads them."""
+    for principal, arn in managed_policy_arns(TemplateView(template)):
+        yield principal, _shown(arn.value)
 
 
 # --------------------------------------------------------------------------- security rules
@@ -490,85 +494,15 @@ def _rule_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[Se
 # --------------------------------------------------------------------------- network ingress
 
 
-@dataclass(frozen=True, order=True)
-class _Ingress:
-    group: str
-    protocol: str
-    from_port: str
-    to_port: str
-    source: str
-    world: bool
-    public: bool
-
-    def ports(self) -> str:
-        protocol = self.protocol.lower()
-        if protocol in ("-1", "all"):
-            return "all traffic"
-        name = {"6": "tcp", "17": "udp", "1": "icmp"}.get(protocol, protocol)
-        if name == "icmp":
-            return "icmp"
-        if self.from_port in ("-1", "") or (self.from_port == "0" and self.to_port == "65535"):
-            return f"{name} all ports"
-        if self.from_port == self.to_port:
-            label = PORT_NAMES.get(int(self.from_port)) if self.from_port.isdigit() else None
-            return f"{label} ({name} {self.from_port})" if label else f"{name} {self.from_port}"
-        return f"{name} {self.from_port}-{self.to_port}"
-
-
-def _source(template: Mapping[str, Any], rule: Mapping[str, Any]) -> tuple[str, bool, bool]:
-    """(shown source, open to the world, reachable from public addresses)."""
-    for key in ("CidrIp", "CidrIpv6"):
-        if key in rule:
-            resolved = _parameter_default(template, rule[key])
-            shown = _show(rule[key])
-            if isinstance(resolved, str):
-                if resolved != rule[key]:
-                    shown = f"{shown} (default {resolved})"
-                if resolved in WORLD:
-                    return shown, True, True
-                try:
-                    return shown, False, not ipaddress.ip_network(resolved, strict=False).is_private
-                except ValueError:
-                    return shown, False, True
-            return shown, False, True  # chosen at deploy time: assume it may be public
-    for key in ("SourceSecurityGroupId", "SourceSecurityGroupName", "SourcePrefixListId"):
-        if key in rule:
-            return f"{key.removeprefix('Source')} {_show(rule[key])}", False, False
-    return "(no source)", False, False
-
-
-def _ingress_rules(template: Mapping[str, Any]) -> set[_Ingress]:
-    def make(group: str, rule: Mapping[str, Any]) -> _Ingress:
-        shown, world, public = _source(template, rule)
-        return _Ingress(group, str(rule.get("IpProtocol", "-1")), _show(rule.get("FromPort", "")),
-                        _show(rule.get("ToPort", "")), shown, world, public)
-
-    rules: set[_Ingress] = set()
-    for name, res in _resources(template, "AWS::EC2::SecurityGroup").items():
-        for rule in _as_list(_props(res).get("SecurityGroupIngress")):
-            if isinstance(rule, dict):
-                rules.add(make(name, rule))
-    for name, res in _resources(template, "AWS::EC2::SecurityGroupIngress").items():
-        props = _props(res)
-        target = props.get("GroupId", props.get("GroupName", name))
-        group = target["Ref"] if isinstance(target, dict) and isinstance(target.get("Ref"), str) else _show(target)
-        if isinstance(target, dict) and "Fn::GetAtt" in target:
-            group = _show(target).strip("${}").split(".")[0]
-        rules.add(make(group, props))
-    return rules
-
-
 def _ingress_changes(old_t: Mapping[str, Any], new_t: Mapping[str, Any]) -> list[SecurityChange]:
-    """Ingress opened or closed from private networks, security groups and prefix lists (info); rules
-    reachable from public addresses are the security rules' (E9101, W9114) and show as their findings."""
-    old_rules, new_rules = _ingress_rules(old_t), _ingress_rules(new_t)
+    """Ingress opened or closed from private networks, security groups and prefix lists (info), read by
+    ``security.inbound``; permissions reachable from public addresses are the security rules' (E9101,
+    W9114) and show as their findings."""
+    old_rules = {r for r in inbound(old_t) if not r.public}
+    new_rules = {r for r in inbound(new_t) if not r.public}
     out: list[SecurityChange] = []
-    for rule in sorted(new_rules - old_rules):
-        if not rule.public:
-            out.append(SecurityChange(INFO, f"ingress opened: {rule.ports()} from {rule.source} on {rule.group}", rule.group))
-    for rule in sorted(old_rules - new_rules):
-        if not rule.public:
-            out.append(SecurityChange(INFO, f"ingress closed: {rule.ports()} from {rule.source} on {rule.group}", rule.group))
+    for verb, rules in (("opened", sorted(new_rules - old_rules)), ("closed", sorted(old_rules - new_rules))):
+        out += [SecurityChange(INFO, f"ingress {verb}: {r.ports} from {r.source} on {r.group}", r.group) for r in rules]
     return out
 
 
@@ -795,27 +729,27 @@ def render_text(diff: PackDiff) -> str:
     body = []
     if diff.default_size:
         body.append(f"  ~ default size: {diff.default_size[0]} -> {diff.default_size[1]}")
-    for c in diff.sizes:
-        if c.kind == ADDED and c.new:
-            body.append(f"  + {c.name}: {_size_line(c.new)}")
-        elif c.kind == REMOVED and c.old:
-            body.append(f"  - {c.name}: {_size_line(c.old)}")
-        elif c.old and c.new:
-            fields = ", ".join(f"{f} {_show_value(getattr(c.old, f))} -> {_show_value(getattr(c.new, f))}" for f in c.fields)
-            body.append(f"  ~ {c.name}: {fields}")
+    for sc in diff.sizes:
+        if sc.kind == ADDED and sc.new:
+            body.append(f"  + {sc.name}: {_size_line(sc.new)}")
+        elif sc.kind == REMOVED and sc.old:
+            body.append(f"  - {sc.name}: {_size_line(sc.old)}")
+        elif sc.old and sc.new:
+            fields = ", ".join(f"{f} {_show_value(getattr(sc.old, f))} -> {_show_value(getattr(sc.new, f))}" for f in sc.fields)
+            body.append(f"  ~ {sc.name}: {fields}")
     section("Sizes", body)
 
     body = [f"  ~ {key}: {a} -> {b}" for key, (a, b) in diff.cost_basis.items()]
-    width = max((len(c.size) for c in diff.costs), default=0)
-    for c in diff.costs:
-        if c.old is None:
-            body.append(f"  + {c.size:<{width}}  {_money(c.new)}")
-        elif c.new is None:
-            body.append(f"  - {c.size:<{width}}  {_money(c.old)}")
+    width = max((len(cc.size) for cc in diff.costs), default=0)
+    for cc in diff.costs:
+        if cc.old is None:
+            body.append(f"  + {cc.size:<{width}}  {_money(cc.new)}")
+        elif cc.new is None:
+            body.append(f"  - {cc.size:<{width}}  {_money(cc.old)}")
         else:
-            percent = f", {c.percent:+.1f}%" if c.percent is not None else ""
-            body.append(f"  ~ {c.size:<{width}}  {_money(c.old)} -> {_money(c.new)} "
-                        f"({_signed_money(c.delta or 0.0)}{percent})")
+            percent = f", {cc.percent:+.1f}%" if cc.percent is not None else ""
+            body.append(f"  ~ {cc.size:<{width}}  {_money(cc.old)} -> {_money(cc.new)} "
+                        f"({_signed_money(cc.delta or 0.0)}{percent})")
     section("Monthly cost (USD)", body)
 
     body = [f"  + {r}" for r in diff.regions_added] + [f"  - {r}" for r in diff.regions_removed]

@@ -5,7 +5,8 @@ deadline, into ``packs/<name>-<version>.tar.gz`` (names are checked, so an
 index cannot write outside the destination; where it may read from is
 ``fetch.urls.release_url``'s decision: a remote index never names local
 files). Nothing here decides trust: the caller verifies the result
-(``signing.dist_check.verify_dist``).
+(``signing.dist_check.verify_dist``). Downloads go through the ``Fetcher``
+handed in (an ``HttpFetcher`` with the default limits when none is).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import json
 from pathlib import Path
 
 from registry_tools.dist.layout import ARCHIVE_RE, INDEX_JSON, PACKS_DIR, SIGNATURE_SUFFIXES, archive_name
-from registry_tools.fetch.http import Fetcher, FetchError
+from registry_tools.fetch.http import HttpFetcher
+from registry_tools.fetch.interface import Fetcher, FetchError
 from registry_tools.fetch.urls import release_url
 from registry_tools.limits import LIMITS
 
@@ -27,7 +29,7 @@ def index_url(location: str) -> str:
 
 def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None, names: set[str] | None = None) -> Path:
     """Copy the signed index and the archives it lists (only those of *names* when given)."""
-    fetcher = fetcher or Fetcher()
+    fetcher = fetcher if fetcher is not None else HttpFetcher()
     url = index_url(location)
     fetcher.download(url, dest / INDEX_JSON, LIMITS.max_index_bytes)
     for suffix in SIGNATURE_SUFFIXES:
@@ -52,8 +54,8 @@ def download_dist(location: str, dest: Path, fetcher: Fetcher | None = None, nam
                 signature = release.get("signature_url")
                 if signature:
                     signature_url = release_url(url, signature, field="signature_url")
-                    suffix = next((s for s in SIGNATURE_SUFFIXES if signature.endswith(s)), None)
-                    if suffix is None:
+                    kind = next((s for s in SIGNATURE_SUFFIXES if signature.endswith(s)), None)
+                    if kind is None:
                         raise FetchError(f"{url}: unexpected signature file name {signature!r}")
-                    fetcher.download(signature_url, target.with_name(file_name + suffix), LIMITS.max_signature_bytes)
+                    fetcher.download(signature_url, target.with_name(file_name + kind), LIMITS.max_signature_bytes)
     return dest

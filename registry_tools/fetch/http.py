@@ -1,15 +1,16 @@
-"""Download files over HTTP(S) with httpx: timeouts, a deadline and a minimum rate, a small bounded
-retry, and size caps enforced while downloading (a server cannot make us store more than the cap,
-nor keep us waiting past the deadline).
+"""``HttpFetcher``, the ``Fetcher`` (``fetch.interface``) the tool uses: httpx with timeouts, a deadline
+and a minimum rate, the one retry policy (``fetch.retry``), and size caps enforced while
+downloading (a server cannot make us store more than the cap, nor keep us waiting past the deadline).
 
-``Fetcher.download(url, dest, max_bytes)`` writes to a temporary file beside
+``HttpFetcher.download(url, dest, max_bytes)`` writes to a temporary file beside
 ``dest`` and renames it into place only when the whole body arrived within
-the cap and the deadline (the partial file is removed otherwise). ``file://``
-URLs and plain paths are read from disk with the same cap, and only when they
-name a regular file (never a FIFO, device or directory). Which URLs a signed
-index may point at is decided before anything is fetched (``fetch.urls``).
-One error type: ``FetchError`` (``TooSlow`` when the deadline or the minimum
-rate was missed).
+the cap and the deadline (the partial file is removed otherwise). ``get`` reads
+into memory the same way. ``file://`` URLs and plain paths are read from disk
+with the same cap, and only when they name a regular file (never a FIFO, device
+or directory). Which URLs a signed index may point at is decided before anything
+is fetched (``fetch.urls``). Retries (``FetchSettings.retry``) pause in a wait
+that ends at the deadline. One error type: ``FetchError`` (``TooSlow`` when the
+deadline or the minimum rate was missed).
 """
 
 from __future__ import annotations
@@ -20,24 +21,22 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
-from registry_tools.errors import ArwError
+from registry_tools.fetch.interface import FetchError, Response, TooSlow
+from registry_tools.fetch.retry import DEFAULT_RETRY, RetryPolicy, retry, transport_error_retryable
 from registry_tools.limits import LIMITS
 
-RETRY_STATUSES = {502, 503, 504}
-
-
-def _retried(httpx) -> tuple:
-    """The errors a download is tried again after (while its deadline allows)."""
-    return (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError)
+__all__ = ["FetchError", "FetchSettings", "HttpFetcher", "Response", "TooSlow", "import_httpx"]
 
 
 def import_httpx():
     """httpx, without its command-line client: ``import httpx`` also imports ``httpx._main``
-    (click, rich, pygments), ~0.1 s here, for a ``main`` we never call. With a placeholder
+    (click, rich, pygments) for a ``main`` we never call. With a placeholder
     module in its place httpx falls back to its stub ``main``, as when those are missing."""
     import sys
 
@@ -52,8 +51,9 @@ def import_httpx():
 
 def _lazy_transport(httpx, factory):
     """A transport that makes the real one (*factory*) on its first request."""
+    base: Any = httpx.BaseTransport  # httpx is imported lazily (see import_httpx)
 
-    class LazyTransport(httpx.BaseTransport):
+    class LazyTransport(base):
         def __init__(self):
             self._transport = None
 
@@ -69,32 +69,15 @@ def _lazy_transport(httpx, factory):
     return LazyTransport()
 
 
-class FetchError(ArwError):
-    """A download failed, was refused, or exceeded its size cap."""
-
-
-class TooSlow(FetchError):
-    """A download missed its deadline or its minimum rate (a stalled or trickling server)."""
-
-
 @dataclass(frozen=True)
 class FetchSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    retries: int = 2
-    backoff: float = 0.5
+    retry: RetryPolicy = DEFAULT_RETRY  # the tool's one retry policy (tries end at the deadline too)
     deadline: float = LIMITS.download_deadline_seconds  # seconds for the whole download, retries included
     min_rate: float = LIMITS.download_min_bytes_per_second  # bytes/s over every rate_window (0: no minimum)
     rate_window: float = LIMITS.download_rate_window_seconds
     require_https: bool = False  # refuse plain http:// (redirects included) except to loopback hosts
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content: bytes
-    etag: str | None
-    last_modified: str | None
 
 
 def _local_path(parsed, url: str) -> Path:
@@ -204,9 +187,13 @@ def _refuse_plain_http(url) -> str | None:
     return None
 
 
-class Fetcher:
-    def __init__(self, settings: FetchSettings = FetchSettings()):
+class HttpFetcher:
+    """A ``Fetcher`` over httpx (and regular local files) under *settings*; *sleep* replaces the
+    deadline-bounded pause between retries (tests; the deadline is still checked after it)."""
+
+    def __init__(self, settings: FetchSettings = FetchSettings(), *, sleep: Callable[[float], None] | None = None):
         self.settings = settings
+        self._sleep = sleep
         self._client = None
         self._sockets: list = []  # the client's open network streams (what a watchdog shuts down)
 
@@ -224,7 +211,7 @@ class Fetcher:
                         raise FetchError(refusal)
 
                 hooks = {"request": [check]}  # every request, redirects included
-            # Loading the CA bundle for TLS takes ~0.1 s: the HTTPS transport is made on the first
+            # Loading the CA bundle for TLS takes time: the HTTPS transport is made on the first
             # https:// request. Plain http:// (a loopback or intranet registry) never uses TLS, so its
             # transport needs no CA bundle; a redirect to https:// goes through the verifying one.
             self._client = httpx.Client(
@@ -310,11 +297,11 @@ class Fetcher:
                 raise FetchError(refusal)
         watchdog = _Watchdog(self.settings, self._sockets)
         try:
-            return self._attempts(httpx, watchdog, url, out, max_bytes, headers or {}, accept)
+            return self._attempts(watchdog, url, out, max_bytes, headers or {}, accept)
         except httpx.HTTPError as exc:
             if watchdog.reason:  # the watchdog shut the sockets down: it says why
                 raise TooSlow(f"{url}: {watchdog.reason}") from None
-            if isinstance(exc, _retried(httpx)):
+            if transport_error_retryable(exc, idempotent=True):
                 raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
             raise FetchError(f"{url}: {exc}") from None
         except TooSlow as exc:
@@ -322,36 +309,43 @@ class Fetcher:
         finally:
             watchdog.stop()
 
-    def _attempts(self, httpx, watchdog: _Watchdog, url: str, out, max_bytes: int, headers: dict,
+    def _attempts(self, watchdog: _Watchdog, url: str, out, max_bytes: int, headers: dict,
                   accept: tuple[int, ...]):
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._http().stream("GET", url, headers=headers, extensions={"trace": watchdog.trace}) as response:
-                    if response.status_code in RETRY_STATUSES and attempt <= self.settings.retries:
-                        watchdog.sleep(self.settings.backoff * attempt)
-                        continue
-                    if response.status_code not in accept:
-                        raise FetchError(f"{url}: HTTP {response.status_code}")
-                    if response.status_code != 200:
-                        return response.status_code, response.headers
-                    declared = response.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise FetchError(f"{url} is {declared} bytes; the limit is {max_bytes}")
-                    out.seek(0)
-                    out.truncate()
-                    received = 0
-                    for chunk in response.iter_bytes():  # as the bytes arrive (decoded)
-                        received += len(chunk)
-                        watchdog.received += len(chunk)
-                        if received > max_bytes:
-                            raise FetchError(f"{url} is larger than the {max_bytes}-byte limit (stopped while downloading)")
-                        out.write(chunk)
-                    if watchdog.fired.is_set():  # a body that ends at the connection's close may have been cut short
-                        raise TooSlow(watchdog.reason)
-                    return response.status_code, response.headers
-            except _retried(httpx):
-                if watchdog.fired.is_set() or attempt > self.settings.retries:
-                    raise
-                watchdog.sleep(self.settings.backoff * attempt)
+        """(status, headers) of the accepted answer, its body in *out*; tried again under the retry
+        policy (an answer in ``retry.statuses``; a failed connection, read timeout or broken answer:
+        a GET is idempotent) until the tries or the deadline run out."""
+
+        def attempt():
+            with self._http().stream("GET", url, headers=headers, extensions={"trace": watchdog.trace}) as response:
+                if response.status_code not in accept or response.status_code != 200:
+                    return response.status_code, response.headers  # retried, refused or not modified
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(f"{url} is {declared} bytes; the limit is {max_bytes}")
+                out.seek(0)
+                out.truncate()
+                received = 0
+                for chunk in response.iter_bytes():  # as the bytes arrive (decoded)
+                    received += len(chunk)
+                    watchdog.received += len(chunk)
+                    if received > max_bytes:
+                        raise FetchError(f"{url} is larger than the {max_bytes}-byte limit (stopped while downloading)")
+                    out.write(chunk)
+                if watchdog.fired.is_set():  # a body that ends at the connection's close may have been cut short
+                    raise TooSlow(watchdog.reason)
+                return response.status_code, response.headers
+
+        def pause(seconds: float) -> None:
+            if self._sleep is None:
+                watchdog.sleep(seconds)  # ends early, with TooSlow, at the deadline
+            else:
+                self._sleep(seconds)
+            if watchdog.fired.is_set():
+                raise TooSlow(watchdog.reason)
+
+        status, response_headers = retry(
+            self.settings.retry, attempt, status=lambda answer: answer[0], sleep=pause,
+            retryable=lambda exc: not watchdog.fired.is_set() and transport_error_retryable(exc, idempotent=True))
+        if status not in accept:
+            raise FetchError(f"{url}: HTTP {status}")
+        return status, response_headers

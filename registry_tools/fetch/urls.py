@@ -11,7 +11,7 @@ open. ``release_url(index_url, value)`` resolves a release's ``download_url`` or
 - an index in a local directory (a path or ``file://``) may also name files in that directory,
   by relative paths that stay inside it (no absolute paths, no ``..``, no ``file:`` URLs).
 
-``Fetcher`` itself reads only regular files, so a path that does get through is still never a
+``HttpFetcher`` itself reads only regular files, so a path that does get through is still never a
 FIFO, device or directory. ``is_loopback_host`` and ``plain_http_outside_loopback`` say which
 ``http://`` locations deserve a warning (or, with ``require_https``, a refusal).
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import unquote, urljoin, urlparse
 
-from registry_tools.fetch.http import FetchError
+from registry_tools.fetch.interface import FetchError
 
 WEB_SCHEMES = ("http", "https")
 

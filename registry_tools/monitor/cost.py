@@ -30,8 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from registry_tools.pricing.cost import HOURS_PER_MONTH, Rates, rates_for  # noqa: F401  (the monitor's rates)
+from registry_tools.pricing.cost import HOURS_PER_MONTH as HOURS_PER_MONTH
+from registry_tools.pricing.cost import Rates as Rates
+from registry_tools.pricing.cost import rates_for as rates_for
 from registry_tools.sessions.model import MONITORING_HISTORY_MAX
 from registry_tools.timefmt import format_utc, parse_utc
 
@@ -40,8 +43,8 @@ SPACING_S = 300
 MAX_SAMPLES = MONITORING_HISTORY_MAX  # 14 days of SPACING_S samples
 
 
-def advance(previous: Mapping | None, launched: datetime, now: datetime, state: str, rates: Rates, *,
-            started: datetime | None = None, stopped: datetime | None = None) -> dict:
+def advance(previous: Mapping[str, Any] | None, launched: datetime, now: datetime, state: str, rates: Rates, *,
+            started: datetime | None = None, stopped: datetime | None = None) -> dict[str, Any]:
     """The running totals at *now*, from the last sample (or from the session's *launched*).
 
     *state* is the instance's EC2 state now; *started* when it last started running (EC2's
@@ -88,7 +91,7 @@ def running_seconds(start: datetime, end: datetime, before: str | None, state: s
     return min(known, gap)
 
 
-def last_sample(history: Sequence[Mapping]) -> Mapping | None:
+def last_sample(history: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The newest sample that carries running totals (older, foreign entries are skipped)."""
     for sample in reversed(history):
         if isinstance(sample, Mapping) and "running_s" in sample and isinstance(sample.get("time"), str):
@@ -96,7 +99,7 @@ def last_sample(history: Sequence[Mapping]) -> Mapping | None:
     return None
 
 
-def record(history: Sequence[Mapping], sample: Mapping) -> tuple[Mapping, ...]:
+def record(history: Sequence[Mapping[str, Any]], sample: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     """*history* with *sample*: it replaces the newest sample when that is less than SPACING_S
     after the one before it (the totals carry on either way), and the oldest go past MAX_SAMPLES."""
     kept = list(history)

@@ -1,22 +1,23 @@
 """One refresh of many sessions: a few batched AWS calls per target, then one snapshot each.
 
 ``refresh_many`` groups the sessions by where their AWS calls go (the ``Target`` of the
-clients ``clients_for`` gives: region, profile, endpoint, sandbox) and refreshes each group:
+``Aws`` that ``aws_for`` gives: region, profile, endpoint, sandbox) and refreshes each group,
+through the named operations of ``aws/interface.py`` only:
 
 - A session still ``launching`` (after ``deploy --detach``, or a deploy that was quit) is
-  reconciled first, the way ``sessions resume`` does it (``deploy.reconcile``: the stack's
+  reconciled first, the way ``sessions resume`` does it (``lifecycle.reconcile``: the stack's
   status, its resources once, so its instances, and their states): running, stopped, failed
   or completed, within this refresh. A running session whose instances are all gone is
   reconciled the same way (was its stack deleted?). Those are the only CloudFormation calls:
   a running session's stack is not asked again, and its snapshot shows the stack status the
   last reconcile recorded.
-- Running and stopped sessions share three calls per group (``monitor.ec2``): one
-  DescribeInstances (state, last start, stop time), one DescribeInstanceStatus for the running
-  ones (status checks) and one GetMetricData for all of them (CPU and memory); larger groups
-  take one more call per 1000 / 100 / 250 instances.
+- Running and stopped sessions share three calls per group: ``instances.describe`` (one
+  DescribeInstances: state, last start, stop time), ``instances.status_checks`` for the running
+  ones (one DescribeInstanceStatus) and ``ec2.usage`` for all of them (one GetMetricData: CPU and
+  memory); larger groups take one more call per 1000 / 100 / 250 instances.
 - Each session's next history sample (``cost.advance``, charged by what EC2 reports) and its
   status (``model.reconcile``: running <-> stopped) are stored in one update through the session
-  store. Billed cost (Cost Explorer by the ``arw:session-id`` tag) is asked at most once an hour
+  store. Billed cost (``costs.by_tag``: Cost Explorer by the ``arw:session-id`` tag) is asked at most once an hour
   per session and process: it lags by up to a day anyway.
 
 A session that cannot be refreshed (its target cannot be reached, its record cannot be read,
@@ -31,12 +32,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from registry_tools.aws.adapter import AwsError, Clients, call
+from registry_tools.aws.interface import Aws, AwsError, Instance
 from registry_tools.clock import is_fresh
 from registry_tools.errors import ArwError
 from registry_tools.monitor import cost as costs
 from registry_tools.monitor import ec2
-from registry_tools.sessions import model
+from registry_tools.sessions import lifecycle, model
 from registry_tools.sessions.interface import StoreError
 from registry_tools.sessions.model import FINISHED, LAUNCHING, Observation, Session, SessionError
 from registry_tools.timefmt import format_utc, parse_utc
@@ -74,18 +75,14 @@ def health_of(state: str, checks: Mapping[str, str]) -> str:
     return "unknown"
 
 
-def billed_cost(clients: Clients, session: Session, now: datetime) -> float:
+def billed_cost(aws: Aws, session: Session, now: datetime) -> float:
     """What Cost Explorer has billed to the session's tag up to *now* (asked again after BILLING_TTL)."""
     cached = _billing_cache.get(session.id)
     if cached and is_fresh(cached[0], now, BILLING_TTL):
         return cached[1]
     start = parse_utc(session.launch_time).date()
     end = max(now.date() + timedelta(days=1), start + timedelta(days=1))
-    result = call(clients("ce").get_cost_and_usage, TimePeriod={"Start": start.isoformat(), "End": end.isoformat()},
-                  Granularity="DAILY", Metrics=["UnblendedCost"],
-                  Filter={"Tags": {"Key": "arw:session-id", "Values": [session.id]}})
-    total = sum(float(day.get("Total", {}).get("UnblendedCost", {}).get("Amount", 0) or 0)
-                for day in result.get("ResultsByTime", []))
+    total = aws.costs.by_tag(lifecycle.TAG_SESSION, session.id, start, end)
     _billing_cache[session.id] = (now, total)
     return total
 
@@ -153,14 +150,14 @@ def ended(session: Session, now: datetime, stack_status: str | None = None) -> d
 _REFRESH_ERRORS = (AwsError, StoreError, SessionError, MonitorError)
 
 
-def refresh_many(store, session_ids: Iterable[str], clients_for: Callable[[Session], Clients], *, now: datetime,
+def refresh_many(store, session_ids: Iterable[str], aws_for: Callable[[Session], Aws], *, now: datetime,
                  cost_source: str = "estimate", budget: float | None = None) -> list[dict]:
     """Refresh *session_ids* at *now*: one snapshot (or ``failure`` entry) each, in order.
-    *clients_for(session)* gives the clients for a session's target, or raises ``AwsError`` when it
+    *aws_for(session)* gives the ``Aws`` of a session's target, or raises ``AwsError`` when it
     cannot be reached (no such profile here, the sandbox is not running, ...)."""
     ids = list(dict.fromkeys(session_ids))
     out: dict[str, dict] = {}
-    groups: dict[object, tuple[Clients, list[Session]]] = {}
+    groups: dict[object, tuple[Aws, list[Session]]] = {}
     for session_id in ids:
         try:
             session = store.get(session_id)
@@ -171,37 +168,35 @@ def refresh_many(store, session_ids: Iterable[str], clients_for: Callable[[Sessi
             out[session_id] = ended(session, now, stack_status_of(session))
             continue
         try:
-            clients = clients_for(session)
+            aws = aws_for(session)
         except AwsError as exc:
             out[session_id] = failure(session_id, session, str(exc))
             continue
-        groups.setdefault(clients.target, (clients, []))[1].append(session)
-    for clients, members in groups.values():
-        out.update(_refresh_group(store, members, clients, now, cost_source, budget))
+        groups.setdefault(aws.target, (aws, []))[1].append(session)
+    for aws, members in groups.values():
+        out.update(_refresh_group(store, members, aws, now, cost_source, budget))
     return [out[session_id] for session_id in ids]
 
 
-def refresh(store, session_id: str, clients: Clients, *, now: datetime, cost_source: str = "estimate",
+def refresh(store, session_id: str, aws: Aws, *, now: datetime, cost_source: str = "estimate",
             budget: float | None = None) -> dict:
     """Refresh one session (``refresh_many``); ``MonitorError`` with the reason when it cannot be."""
-    (snap,) = refresh_many(store, [session_id], lambda session: clients, now=now, cost_source=cost_source,
+    (snap,) = refresh_many(store, [session_id], lambda session: aws, now=now, cost_source=cost_source,
                            budget=budget)
     if "error" in snap:
         raise MonitorError(snap["error"])
     return snap
 
 
-def _reconcile(store, session: Session, clients: Clients, now: datetime) -> Session:
+def _reconcile(store, session: Session, aws: Aws, now: datetime) -> Session:
     """What ``sessions resume`` does first: CloudFormation (stack, resources) and EC2 -> the session's status."""
-    from registry_tools.sessions import lifecycle
-
     try:
-        return lifecycle.reconcile(store, session.id, clients, clock=lambda: now)
+        return lifecycle.reconcile(store, session.id, aws, clock=lambda: now)
     except lifecycle.DeployError as exc:
         raise MonitorError(str(exc)) from None
 
 
-def _refresh_group(store, sessions: list[Session], clients: Clients, now: datetime, cost_source: str,
+def _refresh_group(store, sessions: list[Session], aws: Aws, now: datetime, cost_source: str,
                    budget: float | None) -> dict[str, dict]:
     out: dict[str, dict] = {}
     reconciled: set[str] = set()  # asked CloudFormation in this refresh
@@ -209,7 +204,7 @@ def _refresh_group(store, sessions: list[Session], clients: Clients, now: dateti
     for session in sessions:
         if session.status == LAUNCHING or not session.instance_ids:
             try:
-                session = _reconcile(store, session, clients, now)
+                session = _reconcile(store, session, aws, now)
             except _REFRESH_ERRORS as exc:
                 out[session.id] = failure(session.id, session, str(exc))
                 continue
@@ -221,32 +216,32 @@ def _refresh_group(store, sessions: list[Session], clients: Clients, now: dateti
     with_instances = [s for s in ready if s.instance_ids]
     try:
         instance_ids = [i for s in with_instances for i in s.instance_ids]
-        instances = ec2.describe(clients, instance_ids) if instance_ids else {}
+        instances = aws.instances.describe(instance_ids) if instance_ids else {}
         running = [i for i in instance_ids if instances[i].state == "running"]
-        checks = ec2.checks(clients, running) if running else {}
-        series = ec2.metrics(clients, [s.instance_ids[0] for s in with_instances], now) if with_instances else {}
+        checks = aws.instances.status_checks(running) if running else {}
+        series = ec2.usage(aws.metrics, [s.instance_ids[0] for s in with_instances], now)
     except AwsError as exc:
         for session in ready:
             out[session.id] = failure(session.id, session, str(exc))
         return out
     for session in ready:
         try:
-            out[session.id] = _advance(store, session, clients, now, session.id in reconciled, instances, checks,
+            out[session.id] = _advance(store, session, aws, now, session.id in reconciled, instances, checks,
                                        series, cost_source, budget)
         except _REFRESH_ERRORS as exc:
             out[session.id] = failure(session.id, session, str(exc))
     return out
 
 
-def _advance(store, session: Session, clients: Clients, now: datetime, reconciled: bool,
-             instances: Mapping[str, ec2.Instance], checks: Mapping[str, Mapping[str, str]],
+def _advance(store, session: Session, aws: Aws, now: datetime, reconciled: bool,
+             instances: Mapping[str, Instance], checks: Mapping[str, Mapping[str, str]],
              series: Mapping[str, tuple], cost_source: str, budget: float | None) -> dict:
     """Record *session*'s next sample and status from what EC2 said; its snapshot."""
     rates = rates_of(session)
     states = {i: instances[i].state for i in session.instance_ids if i in instances}
     if not reconciled and states and set(states.values()) <= GONE_STATES:
         # every instance terminated: was the stack deleted? CloudFormation decides (only on this change)
-        session, reconciled = _reconcile(store, session, clients, now), True
+        session, reconciled = _reconcile(store, session, aws, now), True
     seen_now = Observation(stack_status=CREATED, instance_states=states)
     primary = session.instance_ids[0] if session.instance_ids else None
     fact = instances.get(primary) if primary else None
@@ -268,6 +263,6 @@ def _advance(store, session: Session, clients: Clients, now: datetime, reconcile
     instance_checks = checks.get(primary, {}) if primary else {}
     health = health_of(state, instance_checks) if fact else "no instance"
     seen = Observed(stack_status_of(session), state if fact else None, health, cpu, memory, instance_checks)
-    billed = billed_cost(clients, session, now) if cost_source == "billing" else None
+    billed = billed_cost(aws, session, now) if cost_source == "billing" else None
     return snapshot(session, seen, holder["sample"], None if session.status in FINISHED else rates,
                     cost_source=cost_source, billed=billed, budget=budget)

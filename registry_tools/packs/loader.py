@@ -20,7 +20,7 @@ from typing import Any
 from registry_tools.limits import LIMITS, Limits
 from registry_tools.packs import schema, values
 from registry_tools.packs.errors import PackError, Problem, field_path, safe_text
-from registry_tools.packs.files import PACK_FILE, README_FILE, TEMPLATE_FILE  # noqa: F401  (re-exported)
+from registry_tools.packs.files import PACK_FILE, README_FILE
 from registry_tools.packs.marked_yaml import MarkedDocument, YamlError, parse, position
 from registry_tools.packs.model import COMMUNITY, OFFICIAL, Pack
 
@@ -40,8 +40,8 @@ def read_text(path: Path, max_bytes: int, shown: str) -> str:
         """*at*: the offending byte, for its line and column; None for a problem of the whole file."""
         before = data[:at].decode("utf-8", "replace") if at is not None else ""
         mark = position(before, len(before)) if at is not None else None
-        return PackError(Problem(file=shown, message=message, rule="file", line=mark and mark.line,
-                                 column=mark and mark.column))
+        return PackError(Problem(file=shown, message=message, rule="file", line=mark.line if mark else None,
+                                 column=mark.column if mark else None))
 
     if path.is_symlink():
         raise fail(f"{path.name} is a symbolic link; pack files must be regular files")
@@ -102,7 +102,7 @@ def _consistency(doc: MarkedDocument, shown: str) -> list[Problem]:
 
     def at(path: tuple[Any, ...], message: str, key: bool = False) -> None:
         mark = doc.mark_for(path, key=key)
-        problems.append(Problem(file=shown, line=mark and mark.line, column=mark and mark.column,
+        problems.append(Problem(file=shown, line=mark.line if mark else None, column=mark.column if mark else None,
                                 field=field_path(path), message=message, rule="consistency"))
 
     if data["default_size"] not in sizes:

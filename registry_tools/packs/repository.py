@@ -46,7 +46,7 @@ def version_dirs(pack_dir: Path) -> tuple[tuple[Version, Path], ...]:
                 found.append((Version.parse(child.name[1:]), child))
             except VersionError:
                 continue
-    return tuple(sorted(found, key=lambda item: item[0]._key()))
+    return tuple(sorted(found, key=lambda item: item[0]))
 
 
 def discover(domains_dir: Path) -> list[PackSource]:

@@ -23,7 +23,8 @@ from typing import Any
 
 from registry_tools.errors import ArwError
 from registry_tools.packs.errors import PackError
-from registry_tools.packs.loader import PACK_FILE, README_FILE, TEMPLATE_FILE, load_pack
+from registry_tools.packs.files import PACK_FILE, README_FILE, TEMPLATE_FILE
+from registry_tools.packs.loader import load_pack
 from registry_tools.packs.repository import COMMUNITY_DIR, LATEST_LINK, find, version_dirs
 from registry_tools.packs.semver import Version
 
@@ -139,7 +140,7 @@ def bump_pack(domains_dir: Path, name: str, part: str) -> Bumped:
         source = find(domains_dir, name)
     except KeyError as exc:
         raise ScaffoldError(str(exc.args[0])) from None
-    old = max((v for v, _ in source.versions), key=lambda v: v._key())
+    old = max(v for v, _ in source.versions)
     new = old.bump(part)
     old_dir = source.version_dir(old)
     final = source.directory / f"v{new}"

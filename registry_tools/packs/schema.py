@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_tools.packs.errors import Problem, field_path, safe_text
 from registry_tools.packs.marked_yaml import MarkedDocument
 from registry_tools.paths import package_data
+
+if TYPE_CHECKING:  # jsonschema is imported when the first pack is checked
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 SCHEMA_FILE = package_data("schemas", "domain.schema.json")
 
@@ -36,7 +41,8 @@ _TYPE_NAMES = {
 
 @lru_cache(maxsize=1)
 def domain_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
 
 
 def _canonical(value: Any) -> Any:
@@ -62,7 +68,7 @@ def _first_repeated(items: list[Any]) -> Any:
     return None
 
 
-def _unique_items(validator, unique, instance, schema):
+def _unique_items(validator: Validator, unique: bool, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
     # jsonschema compares items pairwise when they cannot be sorted (a list of mappings): quadratic
     # on hostile lists; one pass with hashable canonical forms says the same.
     if unique and validator.is_type(instance, "array") and _first_repeated(instance) is not None:
@@ -72,12 +78,14 @@ def _unique_items(validator, unique, instance, schema):
 
 
 @lru_cache(maxsize=1)
-def _validator():
+def _validator() -> Validator:
     import jsonschema
 
     schema = domain_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"uniqueItems": _unique_items})
+    # types-jsonschema leaves extend() unannotated
+    cls: type[Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"uniqueItems": _unique_items})
     return cls(schema)
 
 
@@ -141,17 +149,18 @@ def _at(doc: MarkedDocument, file: str, path: tuple[Any, ...], message: str, *, 
     )
 
 
-def _problems_for(error, doc: MarkedDocument, file: str) -> list[Problem]:
+def _problems_for(error: ValidationError, doc: MarkedDocument, file: str) -> list[Problem]:
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
-    value = error.instance
-    kind = error.validator
+    value: Any = error.instance
+    kind = error.validator if isinstance(error.validator, str) else ""
+    spec: Any = error.validator_value  # the keyword's value in the schema, set on every error iter_errors yields
     expected = schema.get("x-expected")
 
     if "propertyNames" in error.absolute_schema_path and isinstance(value, str):
         # the key itself is wrong: point at it (jsonschema gives the mapping's path)
-        why = expected or (f"a name matching {error.validator_value}" if kind == "pattern"
-                           else f"{_BOUNDS[kind][0]} {_count(error.validator_value, 'character')}" if kind in _BOUNDS
+        why = expected or (f"a name matching {spec}" if kind == "pattern"
+                           else f"{_BOUNDS[kind][0]} {_count(spec, 'character')}" if kind in _BOUNDS
                            else "a valid name")
         return [_at(doc, file, (*path, value), f"invalid name {show(value)}: expected {why}", key=True)]
     if kind == "additionalProperties" and schema.get("additionalProperties") is False:
@@ -162,33 +171,33 @@ def _problems_for(error, doc: MarkedDocument, file: str) -> list[Problem]:
             for k in extras
         ]
     if kind == "required":
-        missing = [r for r in error.validator_value if r not in value]
+        missing = [r for r in spec if r not in value]
         return [_at(doc, file, path, f"missing required field '{m}'") for m in missing]
     if kind == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        want = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+        types = spec if isinstance(spec, list) else [spec]
+        want = " or ".join(_TYPE_NAMES.get(t, str(t)) for t in types)
         return [_at(doc, file, path, f"expected {want}, got {show(value)}")]
     if kind == "enum":
-        choices = [str(c) for c in error.validator_value]
+        choices = [str(c) for c in spec]
         return [_at(doc, file, path, f"expected one of {', '.join(choices)}; got {show(value)}{_suggest(value, choices)}")]
     if kind == "const":
-        return [_at(doc, file, path, f"expected {expected or show(error.validator_value)}, got {show(value)}")]
+        return [_at(doc, file, path, f"expected {expected or show(spec)}, got {show(value)}")]
     if kind == "pattern" and isinstance(value, str) and _is_key_of(doc.data, path, value):
-        return [_at(doc, file, (*path, value), f"invalid name {show(value)}: expected {expected or 'a name matching ' + error.validator_value}", key=True)]
+        return [_at(doc, file, (*path, value), f"invalid name {show(value)}: expected {expected or 'a name matching ' + spec}", key=True)]
     if kind == "pattern":
-        return [_at(doc, file, path, f"expected {expected or 'a value matching ' + error.validator_value}, got {show(value)}")]
-    if kind == "anyOf" and all(set(s) == {"required"} for s in error.validator_value):
-        fields = [f for s in error.validator_value for f in s["required"]]
+        return [_at(doc, file, path, f"expected {expected or 'a value matching ' + spec}, got {show(value)}")]
+    if kind == "anyOf" and all(set(s) == {"required"} for s in spec):
+        fields = [f for s in spec for f in s["required"]]
         return [_at(doc, file, path, f"needs at least one of: {', '.join(fields)}")]
     if kind == "contains":
-        want = error.validator_value.get("const") if isinstance(error.validator_value, dict) else None
-        if want is not None:
-            return [_at(doc, file, path, f"must include {show(want)}")]
+        needed = spec.get("const") if isinstance(spec, dict) else None
+        if needed is not None:
+            return [_at(doc, file, path, f"must include {show(needed)}")]
     if kind in _BOUNDS and isinstance(value, (str, list, dict)):
         relation, noun = _BOUNDS[kind]
-        return [_at(doc, file, path, f"expected {relation} {_count(error.validator_value, noun)}, got {len(value)}")]
+        return [_at(doc, file, path, f"expected {relation} {_count(spec, noun)}, got {len(value)}")]
     if kind in _LIMITS:
-        return [_at(doc, file, path, f"expected a number {_LIMITS[kind]} {error.validator_value}, got {show(value)}")]
+        return [_at(doc, file, path, f"expected a number {_LIMITS[kind]} {spec}, got {show(value)}")]
     if kind == "uniqueItems" and isinstance(value, list):
         return [_at(doc, file, path, f"items must be unique; {show(_first_repeated(value))} appears more than once")]
     # a keyword without a message of its own: jsonschema's, shortened (it can repeat a whole value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from registry_tools.errors import ArwError
@@ -38,7 +39,7 @@ class Version:
     def is_prerelease(self) -> bool:
         return bool(self.prerelease)
 
-    def _key(self):
+    def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         # A release sorts after its pre-releases; numeric identifiers sort before alphanumeric ones.
         pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
         return (self.major, self.minor, self.patch, 1 if not pre else 0, pre)
@@ -73,7 +74,7 @@ class Version:
         return text
 
 
-def highest_stable(versions) -> str | None:
+def highest_stable(versions: Iterable[str]) -> str | None:
     """The highest non-pre-release among version strings (unparsable ones are ignored), or None
     (what ``install NAME`` picks: the same as the constraint ``*``, without parsing one)."""
     best: Version | None = None

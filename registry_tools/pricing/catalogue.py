@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from registry_tools.errors import ArwError
 from registry_tools.paths import package_data
@@ -50,7 +51,7 @@ class Catalogue:
     instances: Mapping[str, InstanceType]
 
     @classmethod
-    def from_mapping(cls, data: dict) -> Catalogue:
+    def from_mapping(cls, data: Mapping[str, Any]) -> Catalogue:
         return cls(
             price_date=data["price_date"],
             source=data["source"],

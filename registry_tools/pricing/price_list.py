@@ -104,10 +104,10 @@ def build_table(current: dict[str, Any], compute: list[ComputePrice], storage: l
                              f"{after if after is not None else 'not sold'}")
         instances[name] = entry
     gp3 = dict(current["ebs_gp3_usd_per_gb_month"])
-    for price in storage:
-        if price.region in regions and gp3.get(price.region) != price.usd_per_gb_month:
-            notes.append(f"gp3 {price.region}: {gp3.get(price.region)} -> {price.usd_per_gb_month}")
-            gp3[price.region] = price.usd_per_gb_month
+    for volume in storage:
+        if volume.region in regions and gp3.get(volume.region) != volume.usd_per_gb_month:
+            notes.append(f"gp3 {volume.region}: {gp3.get(volume.region)} -> {volume.usd_per_gb_month}")
+            gp3[volume.region] = volume.usd_per_gb_month
     table = {**current, "price_date": price_date, "source": source, "regions": regions,
              "ebs_gp3_usd_per_gb_month": {r: gp3[r] for r in regions if r in gp3},
              "instances": dict(sorted(instances.items()))}

@@ -8,6 +8,7 @@ instance type, one for gp3 storage.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from registry_tools.pricing.price_list import ComputePrice, StoragePrice, parse_item
 
@@ -25,7 +26,7 @@ def _filters(**fields: str) -> list[dict[str, str]]:
     return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in fields.items()]
 
 
-def pricing_client(profile: str | None = None):
+def pricing_client(profile: str | None = None) -> Any:
     """A Pricing API client with *profile*'s credentials (None: AWS_PROFILE, else the default chain)."""
     import boto3
     from botocore.config import Config
@@ -34,7 +35,7 @@ def pricing_client(profile: str | None = None):
         "pricing", region_name=PRICING_REGION, config=Config(retries={"max_attempts": 5, "mode": "adaptive"}, read_timeout=60))
 
 
-def fetch(client, instance_types: Iterable[str], regions: list[str],
+def fetch(client: Any, instance_types: Iterable[str], regions: list[str],
           progress: Callable[[str], None] | None = None) -> tuple[list[ComputePrice], list[StoragePrice]]:
     compute: list[ComputePrice] = []
     storage: list[StoragePrice] = []

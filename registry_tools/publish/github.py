@@ -16,6 +16,12 @@ Redirects are followed by hand and lose the token as soon as they leave the
 origin that received it (asset downloads go to objects.githubusercontent.com).
 The token is never logged and never appears in an error message.
 
+Retries follow the tool's one policy (``fetch.retry``, the one downloads use; injectable with
+the pause between tries): a 502/503/504 answer or a failed connection is tried again for any
+call; a read timeout or broken answer only for a GET, since a release creation or upload whose
+request went out may have taken effect (after a retried 5xx GitHub's 422 ``already_exists`` is
+checked against the local file instead).
+
 httpx is imported here, not at module import time (the CLI must start fast).
 """
 
@@ -25,6 +31,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +39,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from registry_tools.dist.directory import Artifact, read_dist
 from registry_tools.dist.layout import KEY_SIGNATURE_SUFFIX, SIGSTORE_SUFFIX, release_tag
+from registry_tools.fetch.retry import DEFAULT_RETRY, RetryPolicy, retry, transport_error_retryable
 from registry_tools.packs.semver import Version, VersionError
 from registry_tools.publish.interface import PublishError, PublishReport
 
@@ -43,8 +51,7 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 USER_AGENT = "aws-research-wizard-publisher"
-RETRY_STATUSES = frozenset({502, 503, 504})
-MAX_RETRIES = 2
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})  # safe to send again after a read timeout or broken answer
 MAX_REDIRECTS = 5
 ASSETS_PER_PAGE = 100
 MAX_ASSET_PAGES = 20  # GitHub allows 1000 assets per release
@@ -190,8 +197,8 @@ class GitHubPublisher:
     """Publish a dist's pack archives and signatures as GitHub Release assets of *repo* ("owner/name").
 
     *token* needs ``contents: write`` on the repository. *api_url* may be a GitHub
-    Enterprise base such as ``https://ghe.example.com/api/v3``. Failed calls are retried
-    twice (502/503/504 and connection errors) with *retry_delay* seconds, doubling.
+    Enterprise base such as ``https://ghe.example.com/api/v3``. Failed calls are tried again
+    under *retry* (the policy downloads use, by default), pausing with *sleep*.
     """
 
     def __init__(
@@ -201,7 +208,8 @@ class GitHubPublisher:
         api_url: str = DEFAULT_API_URL,
         timeout: float = 30.0,
         *,
-        retry_delay: float = 1.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         if not isinstance(repo, str) or not _REPO_RE.match(repo) or any(p in (".", "..") for p in repo.split("/")):
             raise PublishError(f"GitHub repository must look like OWNER/NAME, got {repo!r}")
@@ -215,7 +223,8 @@ class GitHubPublisher:
         self.api_url = check_api_url(api_url)
         self._api_origin = Origin.of(self.api_url)
         self._token = token
-        self._retry_delay = retry_delay
+        self._retry = retry
+        self._sleep = sleep
         self._httpx = httpx
         # No Authorization among the client's default headers: it is added per request, only
         # for trusted origins, so a redirect or a foreign URL can never inherit it.
@@ -473,30 +482,27 @@ class GitHubPublisher:
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """One request, retried on 502/503/504 and connection errors; errors become PublishError."""
+        """One request, tried again under the retry policy (see the module docstring); a network
+        error that is not retried, or persists, becomes a PublishError."""
         httpx = self._httpx
         all_headers = {"Accept": accept, **(headers or {})}
         if authorized and self._trusted(url):
             all_headers["Authorization"] = f"Bearer {self._token}"
             all_headers["X-GitHub-Api-Version"] = API_VERSION
         request = self._client.build_request(method, url, headers=all_headers, **kwargs)
-        for attempt in range(MAX_RETRIES + 1):
-            last = attempt == MAX_RETRIES
-            try:
-                response = self._client.send(request, stream=stream)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if last:
-                    raise self._network_error(method, url, exc) from None
-                log.warning("GitHub %s %s: %s; retrying", method, _path(url), type(exc).__name__)
-            except httpx.HTTPError as exc:
-                raise self._network_error(method, url, exc) from None
-            else:
-                if response.status_code not in RETRY_STATUSES or last:
-                    return response
-                response.close()
-                log.warning("GitHub %s %s: %s; retrying", method, _path(url), response.status_code)
-            time.sleep(self._retry_delay * (2**attempt))
-        raise AssertionError("unreachable")
+        idempotent = method in IDEMPOTENT_METHODS
+        try:
+            return retry(
+                self._retry,
+                lambda: self._client.send(request, stream=stream),
+                status=lambda response: response.status_code,
+                discard=lambda response: response.close(),
+                retryable=lambda exc: transport_error_retryable(exc, idempotent=idempotent),
+                sleep=self._sleep,
+                on_retry=lambda reason: log.warning("GitHub %s %s: %s; retrying", method, _path(url), reason),
+            )
+        except httpx.HTTPError as exc:
+            raise self._network_error(method, url, exc) from None
 
     def _call(self, method: str, url: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
         response = self._send(method, url, **kwargs)

@@ -16,9 +16,9 @@ from registry_tools.publish.interface import PublishError, PublishReport
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    if not url.startswith("s3://") or len(url) <= 5:
-        raise PublishError(f"not an S3 location: {url!r} (expected s3://bucket/prefix)")
     bucket, _, prefix = url[5:].partition("/")
+    if not url.startswith("s3://") or not bucket:
+        raise PublishError(f"not an S3 location: {url!r} (expected s3://bucket/prefix)")
     return bucket, prefix.strip("/")
 
 

@@ -15,10 +15,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry_tools.errors import ArwError
 from registry_tools.fsutil import open_append, pid_alive
 from registry_tools.paths import state_dir
+
+if TYPE_CHECKING:
+    from registry_tools.aws.adapter import Target
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -96,7 +100,7 @@ def start(port: int = 0) -> tuple[SandboxInfo, bool]:
     raise SandboxError(f"the sandbox server did not start within {START_TIMEOUT_S:.0f} s; see {log_path}")
 
 
-def target(region: str):
+def target(region: str) -> Target:
     """A deployment target for the running sandbox (raises SandboxError when it is not running)."""
     from registry_tools.aws.adapter import Target
 

@@ -42,13 +42,15 @@ def apply() -> None:
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.vpcs import VPC
 
-    original = VPC.delete_from_cloudformation_json.__func__
+    original = VPC.__dict__["delete_from_cloudformation_json"].__func__  # the function under the classmethod
 
-    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+    def delete_from_cloudformation_json(cls: type[VPC], resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> None:
         _release_dependents(ec2_backends[account_id][region_name], resource_name)
         original(cls, resource_name, cloudformation_json, account_id, region_name)
 
-    VPC.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+    # monkey-patches (here and below) by setattr: the replacements are not the methods' declared types
+    setattr(VPC, "delete_from_cloudformation_json", classmethod(delete_from_cloudformation_json))  # noqa: B010
     _fail_like_cloudformation()
     _atomic_conditional_puts()
     _APPLIED = True
@@ -62,11 +64,11 @@ def _atomic_conditional_puts() -> None:
     put_object = S3Response.put_object
     lock = threading.Lock()
 
-    def locked_put_object(self, *args, **kwargs):
+    def locked_put_object(self: S3Response, *args: Any, **kwargs: Any) -> Any:
         with lock:
             return put_object(self, *args, **kwargs)
 
-    S3Response.put_object = locked_put_object
+    setattr(S3Response, "put_object", locked_put_object)  # noqa: B010
 
 
 def _fail_like_cloudformation() -> None:
@@ -75,18 +77,19 @@ def _fail_like_cloudformation() -> None:
 
     create_resource = parsing.parse_and_create_resource
 
-    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                                  account_id: str, region_name: str) -> Any:
         try:
             return create_resource(logical_id, resource_json, resources_map, account_id, region_name)
         except Exception as exc:
             if not hasattr(exc, "arw_failed_resource"):  # the innermost resource is the one that failed
-                exc.arw_failed_resource = (logical_id, (resource_json or {}).get("Type", ""))
+                setattr(exc, "arw_failed_resource", (logical_id, (resource_json or {}).get("Type", "")))  # noqa: B010
             raise
 
     parsing.parse_and_create_resource = parse_and_create_resource
     create_resources = Stack.create_resources
 
-    def create_resources_or_roll_back(self) -> None:
+    def create_resources_or_roll_back(self: Stack) -> None:
         try:
             create_resources(self)
         except Exception as exc:
@@ -101,4 +104,4 @@ def _fail_like_cloudformation() -> None:
             self._add_stack_event("ROLLBACK_COMPLETE")
             self.status = "ROLLBACK_COMPLETE"
 
-    Stack.create_resources = create_resources_or_roll_back
+    setattr(Stack, "create_resources", create_resources_or_roll_back)  # noqa: B010

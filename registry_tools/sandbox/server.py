@@ -14,10 +14,11 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
+from registry_tools import clock
 from registry_tools.fsutil import atomic_write_text
+from registry_tools.timefmt import format_utc
 
 HOST = "127.0.0.1"
 ACCOUNT_ID = "123456789012"
@@ -46,7 +47,7 @@ def serve(state_file: Path, port: int) -> None:
         "port": bound,
         "endpoint": f"http://{host}:{bound}",
         "account_id": ACCOUNT_ID,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": format_utc(clock.now()),  # this process's command time: the system clock, or $ARW_NOW
     }), mode=0o600)
     try:
         stop.wait()

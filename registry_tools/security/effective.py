@@ -7,7 +7,9 @@ template) or an EC2 Fleet override; a bucket is opened by its policy, its ACL
 or its ownership setting; an ingress rule can be inline or a resource of its
 own, with a prefix list as its source; a policy can be inline, a resource that
 names its roles, or a managed policy ARN. This module finds every such place
-and says what applies there; ``rules`` judges it.
+and says what applies there; ``rules`` judges it, and ``diff.versions`` lists
+the IAM grants and ingress of two versions through it (one reader of a
+template for the rules, the diff and ``deploy --dry-run``).
 
 How values are read (``TemplateView.alts``):
 
@@ -15,7 +17,8 @@ How values are read (``TemplateView.alts``):
   every branch (conditions are not evaluated).
 - ``Ref`` to a parameter: each of its ``AllowedValues``; without them the
   value is ``Unknown`` (the deployer chooses it), and so is an SSM parameter's
-  value, ``Fn::ImportValue``, ``Fn::Select`` and the like. Rules judge an
+  value (an ``SsmParameter``, which keeps the parameter's name and default
+  for the image rule), ``Fn::ImportValue``, ``Fn::Select`` and the like. Rules judge an
   unknown value conservatively (as if it were the weakest) and say so.
 - ``Ref``/``Fn::GetAtt`` to a resource of the template: a ``ResourceRef``,
   followed where it matters (launch templates, launch configurations,
@@ -95,6 +98,15 @@ class Unknown:
     """A value the template does not fix (a parameter, an import, something defined elsewhere)."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class SsmParameter(Unknown):
+    """The value of a parameter of type ``AWS::SSM::Parameter::Value<...>``: resolved by CloudFormation
+    from the SSM parameter named by ``default`` (or by the deployer), unknown to the rules."""
+
+    parameter: str = ""
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -288,7 +300,7 @@ class TemplateView:
         if kind.startswith(SSM_PARAMETER):
             default = parameter.get("Default")
             where = f" {show(default)}" if default is not None else ""
-            return [Alt(Unknown(f"the SSM parameter{where} (parameter {name})"), path)]
+            return [Alt(SsmParameter(f"the SSM parameter{where} (parameter {name})", name, default), path)]
         default = parameter.get("Default")
         suffix = f", default {show(default)}" if default is not None else ""
         return [Alt(Unknown(f"parameter {name}{suffix}, chosen at deploy time"), path)]
@@ -327,13 +339,15 @@ class TemplateView:
             if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str)
                     and isinstance(argument[1], list)):
                 return Unknown(f"Fn::Join {show(argument)}")
-            patterns, shown, unknowns = [], [], []
+            patterns: list[str] = []
+            shown: list[str] = []
+            joined_unknowns: list[str] = []
             for i, item in enumerate(argument[1]):
                 part = self._part(item, (*path, "Fn::Join", 1, i), depth)
                 patterns.append(part[0])
                 shown.append(part[1])
-                unknowns += part[2]
-            return Text(argument[0].join(patterns), argument[0].join(shown), tuple(unknowns))
+                joined_unknowns += part[2]
+            return Text(argument[0].join(patterns), argument[0].join(shown), tuple(joined_unknowns))
         if isinstance(argument, str):
             source, variables = argument, {}
         elif (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str)
@@ -550,10 +564,10 @@ def launches(view: TemplateView) -> list[Launch]:
                 if policy.value is MISSING:
                     continue
                 found = True
-                template = view.get(policy, "LaunchTemplate")
-                for spec in view.get(template, "LaunchTemplateSpecification"):
+                mixed = view.get(policy, "LaunchTemplate")
+                for spec in view.get(mixed, "LaunchTemplateSpecification"):
                     out += [Launch(name, label, (layer,)) for layer in _launch_template_layers(view, spec, label)]
-                for i, override in enumerate(view.elements(view.get(template, "Overrides")), start=1):
+                for i, override in enumerate(view.elements(view.get(mixed, "Overrides")), start=1):
                     for spec in view.get(override, "LaunchTemplateSpecification"):
                         own_label = f"{label} (mixed-instances override {i})"
                         out += [Launch(name, own_label, (layer,))
@@ -582,12 +596,13 @@ def launches(view: TemplateView) -> list[Launch]:
         for props in view.properties(name):
             data = view.get(props, "SpotFleetRequestConfigData")
             for i, spec in enumerate(view.elements(view.get(data, "LaunchSpecifications")), start=1):
-                own = f"{label} (launch specification {i})"
-                out.append(Launch(name, own, (Layer(own, name, spec, metadata=False),)))
+                spec_label = f"{label} (launch specification {i})"
+                out.append(Launch(name, spec_label, (Layer(spec_label, name, spec, metadata=False),)))
             for i, config in enumerate(view.elements(view.get(data, "LaunchTemplateConfigs")), start=1):
-                own = f"{label} (launch template config {i})"
+                config_label = f"{label} (launch template config {i})"
                 for spec in view.get(config, "LaunchTemplateSpecification"):
-                    out += [Launch(name, own, (layer,)) for layer in _launch_template_layers(view, spec, own)]
+                    out += [Launch(name, config_label, (layer,))
+                            for layer in _launch_template_layers(view, spec, config_label)]
     return out
 
 
@@ -613,6 +628,18 @@ def launch_settings(view: TemplateView) -> list[Layer]:
             data = view.get(props, "SpotFleetRequestConfigData")
             for i, spec in enumerate(view.elements(view.get(data, "LaunchSpecifications")), start=1):
                 out.append(Layer(f"Spot Fleet {name} (launch specification {i})", name, spec, metadata=False))
+    return out
+
+
+def image_ids(view: TemplateView) -> list[tuple[Layer, Alt]]:
+    """Every ``ImageId`` a launch setting gives (``launch_settings``: launch templates, launch
+    configurations, instances, EC2 Fleet overrides, Spot Fleet specifications), each alternative
+    apart; places that leave it unset are left out (a layer below, or EC2, supplies it)."""
+    out: list[tuple[Layer, Alt]] = []
+    for layer in launch_settings(view):
+        if layer.settings is None:
+            continue
+        out += [(layer, alt) for alt in view.get(layer.settings, "ImageId") if alt.value is not MISSING]
     return out
 
 
@@ -749,6 +776,7 @@ class PolicyDocument:
     resource: str
     label: str
     document: Alt
+    policy: str | None = None  # an inline policy's PolicyName, as shown
 
 
 def identity_policies(view: TemplateView) -> Iterator[PolicyDocument]:
@@ -759,9 +787,10 @@ def identity_policies(view: TemplateView) -> Iterator[PolicyDocument]:
         for props in view.properties(name):
             for policy in view.elements(view.get(props, "Policies")):
                 policy_names = view.get(policy, "PolicyName")
-                label = f"{kind} {name} policy {show(policy_names[0].value)}" if policy_names else f"{kind} {name}"
+                policy_name = show(policy_names[0].value) if policy_names else None
+                label = f"{kind} {name} policy {policy_name}" if policy_name is not None else f"{kind} {name}"
                 for document in view.get(policy, "PolicyDocument"):
-                    yield PolicyDocument(name, label, view.document(document))
+                    yield PolicyDocument(name, label, view.document(document), policy_name)
     for name in view.of_type(*IAM_POLICY_RESOURCES):
         kind = (view.type_of(name) or "").rsplit("::", 1)[-1]
         attached = []

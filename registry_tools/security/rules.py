@@ -52,6 +52,7 @@ from registry_tools.security.effective import (
     Path,
     ResourceRef,
     Setting,
+    SsmParameter,
     TemplateView,
     Text,
     Unknown,
@@ -59,6 +60,7 @@ from registry_tools.security.effective import (
     bucket_of,
     glob_matches,
     identity_policies,
+    image_ids,
     ingress_rules,
     is_true,
     launch_settings,
@@ -144,7 +146,9 @@ RULES: Mapping[str, RuleInfo] = MappingProxyType(dict([
     _rule("E9108", "Hard-coded AMI id",
           "take the image from an AWS public SSM parameter (type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, "
           "default /aws/service/...)",
-          "Images must come from an AWS public SSM parameter, never a fixed ami-... id (ids differ per region and go stale)."),
+          "Images must come from an AWS public SSM parameter, never a fixed ami-... id (ids differ per region and go "
+          "stale): every ImageId is a parameter of type AWS::SSM::Parameter::Value<...> whose default is under "
+          "/aws/service/ (or a {{resolve:ssm:/aws/service/...}} reference), and no ami-... id appears anywhere."),
     _rule("E9109", "S3 bucket policy grants public access",
           "name the principals, or add a condition that limits them (aws:SourceVpce, aws:PrincipalOrgID, aws:SourceArn, ...)",
           "A bucket policy may not allow everyone (Principal \"*\" or NotPrincipal) without a condition that limits who."),
@@ -165,12 +169,17 @@ RULES: Mapping[str, RuleInfo] = MappingProxyType(dict([
           "remove the rule or limit its source to a private range or a security group; reach services through "
           "SSM port forwarding",
           "Packs take no inbound traffic from public addresses (any port, any protocol)."),
+    _rule("W9115", "IAM policy broader than the stack's own resources",
+          "list the actions it needs and limit Resource to the stack's own resources (its bucket, its role)",
+          "A least-privilege role names its actions (no whole service, s3:* on its own bucket included) and the "
+          "stack's own resources: no statement on resources outside the stack (\"*\", arn:aws:s3:::*, a resource "
+          "chosen at deploy time). Reading named public data (arn:aws:s3:::some-dataset/*) is fine."),
 ]))
 
 
 class _Findings:
     def __init__(self) -> None:
-        self._items: dict[tuple[str, tuple, str], SecurityFinding] = {}
+        self._items: dict[tuple[str, tuple[str, ...], str], SecurityFinding] = {}
 
     def add(self, rule: str, resource: str, path: Path, message: str, *, fix: str | None = None,
             conservative: bool = False) -> None:
@@ -253,8 +262,9 @@ def _port_ranges(view: TemplateView, rule: Alt) -> list[tuple[int, int, str]]:
     lows, highs = view.get(rule, "FromPort"), view.get(rule, "ToPort")
     if len(lows) * len(highs) > 64:  # many alternatives: their widest span
         ports = [_port(a.value) for a in lows + highs]
-        if all(port is not None and port >= 0 for port in ports):
-            return [(min(ports), max(ports), "")]
+        known = [port for port in ports if port is not None and port >= 0]
+        if len(known) == len(ports):
+            return [(min(known), max(known), "")]
         return [(*ALL_PORTS, "the ports have many alternatives")]
     out = []
     for low_alt in lows:
@@ -358,9 +368,9 @@ def _check_ingress(view: TemplateView, out: _Findings) -> None:
                     label = f"{service} ({protocol} {port})"
                     if label not in labels:
                         labels.append(label)
-                    ports = _describe_ports(kind, low, high)
-                    if ports != label and ports not in allowing:
-                        allowing.append(ports)
+                    opening = _describe_ports(kind, low, high)
+                    if opening != label and opening not in allowing:
+                        allowing.append(opening)
                     reasons += [r for r in (protocol_reason, port_reason) if r and r not in reasons]
                     if not source.world and source.public and source.network is not None:
                         public_by_service.setdefault((ingress.group, label, source.network.version), []).append(
@@ -401,6 +411,40 @@ def _check_ingress(view: TemplateView, out: _Findings) -> None:
                     f"{world}")
 
 
+@dataclass(frozen=True, order=True)
+class Inbound:
+    """One inbound permission as the rules read it: ``ports`` in words ("SSH (tcp 22)", "all traffic"),
+    from ``source`` (a CIDR, a prefix list's entry, a security group), into ``group``; ``public``
+    when it reaches public addresses (then E9101 or W9114 report it)."""
+
+    group: str
+    ports: str
+    source: str
+    public: bool
+    resource: str
+
+
+SOURCE_GROUPS = ("SourceSecurityGroupId", "SourceSecurityGroupName")
+
+
+def inbound(template: Mapping[str, Any]) -> list[Inbound]:
+    """Every inbound permission of a template (inline rules, SecurityGroupIngress resources, prefix
+    lists), each alternative apart, read the way E9101 and W9114 read it; sorted, once each."""
+    view = TemplateView(template)
+    found: set[Inbound] = set()
+    for ingress in ingress_rules(view):
+        opened = [_describe_ports(kind, low, high)
+                  for kind, _ in _protocols(view, ingress.rule)
+                  for low, high, _ in (_port_ranges(view, ingress.rule) if kind in ("tcp", "udp") else [(*ALL_PORTS, "")])]
+        sources = [(s.shown, s.public) for s in _sources(view, ingress.rule)]
+        for key in SOURCE_GROUPS:
+            sources += [(f"security group {show(a.value)}", False) for a in view.get(ingress.rule, key)
+                        if a.value is not MISSING and not isinstance(ingress.rule.value, Unknown)]
+        for ports in dict.fromkeys(opened):
+            found.update(Inbound(ingress.group, ports, shown, public, ingress.resource) for shown, public in sources)
+    return sorted(found)
+
+
 # --------------------------------------------------------------------------- E9102: IMDSv2
 
 
@@ -417,12 +461,12 @@ def _missing_path(layers: tuple[Layer, ...]) -> Path:
 
 
 def _check_imds(view: TemplateView, out: _Findings) -> None:
-    groups: dict[tuple, dict[str, Any]] = {}
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def record(setting: Setting, layers: tuple[Layer, ...], launch: Launch | None) -> None:
         value = setting.value
         if value is MISSING:
-            key: tuple = (_missing_path(layers), "missing")
+            key: tuple[Any, ...] = (_missing_path(layers), "missing")
         elif isinstance(value, Unknown | Text):
             key = (setting.path, "unknown", show(value))
         else:
@@ -439,9 +483,9 @@ def _check_imds(view: TemplateView, out: _Findings) -> None:
             if setting.value != "required":
                 record(setting, layers, launch)
 
-    for layer in launch_settings(view):
-        if view.type_of(layer.resource) in (LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION):
-            judge((layer,), None)
+    for own in launch_settings(view):
+        if view.type_of(own.resource) in (LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION):
+            judge((own,), None)
     for launch in launches(view):
         judge(launch.layers, launch)
 
@@ -509,12 +553,12 @@ def _root_state(view: TemplateView, layers: tuple[Layer, ...]) -> tuple[str, Lay
 
 
 def _check_ebs(view: TemplateView, out: _Findings) -> None:
-    for layer in launch_settings(view):
-        for device in block_devices(view, layer):
+    for own in launch_settings(view):
+        for device in block_devices(view, own):
             problem = _encryption_problem(device.encrypted)
             if problem:
-                out.add("E9103", _owner(device.path, layer.resource), device.path,
-                        f"block device {show(device.device)} of {layer.label} {problem[0]}{_reasons(device.notes)}",
+                out.add("E9103", _owner(device.path, own.resource), device.path,
+                        f"block device {show(device.device)} of {own.label} {problem[0]}{_reasons(device.notes)}",
                         conservative=problem[1])
     for name in view.of_type(VOLUME):
         for props in view.properties(name):
@@ -811,7 +855,7 @@ def _patterns(view: TemplateView, statement: Alt, key: str) -> _Patterns:
 
 def _service_wide(actions: _Patterns) -> list[tuple[str, str]]:
     """(service, shown action) for each action glob that covers every action of one service."""
-    out = []
+    out: list[tuple[str, str]] = []
     if actions.negated:
         return out
     for glob, shown in zip(actions.globs, actions.shown, strict=True):
@@ -845,14 +889,44 @@ def _check_statement(view: TemplateView, label: str, resource: str, statement: A
                 f"{where}: every IAM action, with which it can grant itself every other permission{tail}",
                 conservative=bool(reasons))
         return
-    for service, shown in _service_wide(actions):
+    whole_services = _service_wide(actions)
+    flagged = False
+    for service, shown in whole_services:
         if resources.covers(_service_resources(service)):
+            flagged = True
             out.add("E9112", resource, statement.path,
                     f"{where}: every {service} action ({shown}) on every {service} resource{tail}",
                     conservative=bool(reasons))
     if actions.may_match("iam:PassRole", ignore_case=True) and resources.covers(ANY_ROLE):
         out.add("W9107", resource, statement.path, f"{where}: it can pass any role to a service{tail}",
                 conservative=bool(reasons))
+    if flagged:
+        return
+    if actions.covers(ALL_ACTIONS, ignore_case=True):
+        out.add("W9115", resource, statement.path, f"{where}: every action, not the ones it needs{tail}",
+                conservative=bool(reasons))
+    elif whole_services:
+        listed = ", ".join(shown for _, shown in whole_services)
+        out.add("W9115", resource, statement.path, f"{where}: whole services ({listed}), not the actions it needs{tail}",
+                conservative=bool(reasons))
+    probes = _probes(actions)
+    if any(resources.may_match(probe) for probe in probes):
+        out.add("W9115", resource, statement.path,
+                f"{where}: resources outside this stack, not only its own{tail}", conservative=bool(reasons))
+
+
+def _probes(actions: _Patterns) -> tuple[str, ...]:
+    """Resources of other stacks that the statement's actions apply to (every kind when a service is not fixed)."""
+    services: list[str] = []
+    for glob in actions.globs:
+        service, colon, _ = glob.partition(":")
+        if actions.negated or not colon or "*" in service or "?" in service:
+            return ALL_RESOURCES
+        services.append(service.lower())
+    out: list[str] = []
+    for service in dict.fromkeys(services):
+        out += _service_resources(service)
+    return tuple(out)
 
 
 def _check_iam(view: TemplateView, out: _Findings) -> None:
@@ -927,7 +1001,32 @@ def _check_amis(view: TemplateView, out: _Findings) -> None:
             out.add("E9108", owner, path, f"{message}; AMI ids differ per region and go stale")
 
 
+PUBLIC_SSM = "/aws/service/"
+RESOLVE_PUBLIC_SSM = re.compile(r"^\{\{resolve:ssm:/aws/service/[^{}]+\}\}$")
+
+
+def _check_images(view: TemplateView, out: _Findings) -> None:
+    """Every ImageId comes from an AWS public SSM parameter (fixed ami-... ids are ``_check_amis``')."""
+    for layer, alt in image_ids(view):
+        value = alt.value
+        if isinstance(value, SsmParameter):
+            if isinstance(value.default, str) and value.default.strip().startswith(PUBLIC_SSM):
+                continue
+            default = "no default" if value.default is None else f"the default {show(value.default)}"
+            where = f"parameter {value.parameter}, an SSM parameter with {default}, which is not under {PUBLIC_SSM}"
+        elif isinstance(value, Unknown):
+            where = f"{value.reason}: the deployer can give any AMI"
+        else:
+            found = pattern_of(value)
+            text = found[0].strip() if found is not None and not found[1] else None
+            if text is not None and (AMI_ID.match(text) or RESOLVE_PUBLIC_SSM.match(text)):
+                continue
+            where = show(value)
+        out.add("E9108", layer.resource or _owner(alt.path, "?"), alt.path,
+                f"{layer.label} takes its image from {where}; it is not an AWS public SSM parameter{_reasons(alt.notes)}")
+
+
 CHECKS: tuple[Callable[[TemplateView, _Findings], None], ...] = (
     _check_ingress, _check_imds, _check_ebs, _check_buckets, _check_bucket_policies, _check_trust, _check_iam,
-    _check_amis,
+    _check_amis, _check_images,
 )

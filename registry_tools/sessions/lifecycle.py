@@ -9,6 +9,7 @@ then creates the stack tagged ``arw:session-id``, ``arw:domain`` and
 (naming the failing resource), or still launching after a timeout or a detach.
 ``observe`` + ``model.reconcile`` bring a session up to date with CloudFormation
 and EC2; ``destroy`` deletes the stack, waits, and completes the session.
+AWS is reached only through the named operations of ``aws/interface.py`` (``Aws``).
 Every step that records a time takes the caller's ``clock`` (``registry_tools.clock``).
 """
 
@@ -21,15 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from registry_tools.aws.adapter import (
-    AwsError,
-    Clients,
-    Stacks,
-    Target,
-    caller,
-    instance_states,
-    set_instances_running,
-)
+from registry_tools.aws.interface import DEFAULT_POLL, Aws, AwsError, Poll, Target
 from registry_tools.clock import Clock
 from registry_tools.errors import ArwError
 from registry_tools.sessions import model
@@ -254,29 +247,28 @@ class Watch:
     event: Callable[[dict], None] = lambda event: None
 
 
-def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, target: Target, *, clock: Clock,
+def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, aws: Aws, *, clock: Clock,
            watch: Watch = Watch(), detach: bool = False, timeout: float = DEFAULT_TIMEOUT_S,
-           poll_seconds: float = 5.0, clients: Clients | None = None, allowed_insecure: Iterable[str] = ()) -> Session:
-    """Create the session, then its stack; follow it unless *detach*. KeyboardInterrupt and
+           poll: Poll = DEFAULT_POLL, allowed_insecure: Iterable[str] = ()) -> Session:
+    """Create the session, then its stack in *aws* (its target); follow it unless *detach*. KeyboardInterrupt and
     ``Detached`` leave the session ``launching`` (re-raised for the caller to report). The caller
     has applied the security policy; *allowed_insecure* (the rules allowed past it) is recorded."""
     import socket
 
-    clients = clients or Clients(target)
+    target = aws.target
     try:
-        account, arn = caller(clients)
+        me = aws.identity()
     except AwsError as exc:
         raise DeployError(f"cannot reach AWS in {target.region}: {exc}") from None
     host = socket.gethostname()
     profile = target.profile or os.environ.get("AWS_PROFILE") or None
-    session = store.create(lambda attempt: new_session(loaded, sha256, chosen, target, account, clock(), attempt,
-                                                       profile=profile, launched_by=arn, launched_from=host,
+    session = store.create(lambda attempt: new_session(loaded, sha256, chosen, target, me.account, clock(), attempt,
+                                                       profile=profile, launched_by=me.arn, launched_from=host,
                                                        allowed_insecure=allowed_insecure))
     watch.saved(session)
-    stacks = Stacks(clients, poll_seconds=poll_seconds)
     tags = {TAG_SESSION: session.id, TAG_DOMAIN: session.domain, TAG_VERSION: session.pack_version}
     try:
-        stacks.create(session.stack_name, loaded.template_text, dict(chosen.parameters), tags)
+        aws.stacks.create(session.stack_name, loaded.template_text, dict(chosen.parameters), tags)
     except AwsError as exc:
         reason = f"CreateStack was refused: {exc}"
         return store.update(session.id, lambda s: model.finish(s, model.FAILED, clock(), reason=reason))
@@ -284,14 +276,12 @@ def deploy(store: SessionStore, loaded: LoadedPack, sha256: str, chosen: Plan, t
     session = store.update(session.id, lambda s: replace(s, stack_status=s.stack_status or "CREATE_IN_PROGRESS"))
     if detach:
         return session
-    return follow(store, session, stacks, clients, watch, timeout, clock=clock)
+    return follow(store, session, aws, watch, timeout, clock=clock, poll=poll)
 
 
-def _same_account(session: Session, clients: Clients) -> None:
-    """A ``DeployError`` when *clients* reach another AWS account than the one *session* lives in."""
-    from registry_tools.aws.adapter import account_id
-
-    account = account_id(clients)
+def _same_account(session: Session, aws: Aws) -> None:
+    """A ``DeployError`` when *aws* reaches another AWS account than the one *session* lives in."""
+    account = aws.identity().account
     if account != session.account:
         raise DeployError(f"session {session.id} lives in AWS account {session.account}, but the credentials in use "
                           f"are for account {account}: use the profile it was deployed with "
@@ -301,21 +291,22 @@ def _same_account(session: Session, clients: Clients) -> None:
 EMULATOR_FAILURES = frozenset({"InvalidResponse", "InternalFailure", "InternalError"})
 
 
-def emulator_failure(clients: Clients, exc: AwsError) -> str | None:
+def emulator_failure(aws: Aws, exc: AwsError) -> str | None:
     """Why to fail a session whose stack the sandbox itself failed on; None anywhere else (on AWS, or
     another endpoint, the same error may be transient), or for errors that are not the sandbox failing."""
-    if not clients.target.is_sandbox or exc.code not in EMULATOR_FAILURES:
+    if not aws.target.is_sandbox or exc.code not in EMULATOR_FAILURES:
         return None
     return f"the sandbox failed on this stack: {exc}"
 
 
-def follow(store: SessionStore, session: Session, stacks: Stacks, clients: Clients, watch: Watch,
-           timeout: float, *, clock: Clock) -> Session:
-    """Watch a launching session's stack to its end and record the outcome."""
+def follow(store: SessionStore, session: Session, aws: Aws, watch: Watch, timeout: float, *, clock: Clock,
+           poll: Poll = DEFAULT_POLL) -> Session:
+    """Watch a launching session's stack to its end and record the outcome (``poll.sleep`` may raise
+    ``Detached`` to stop watching)."""
     try:
-        result = stacks.wait_create(session.stack_name, timeout, on_event=watch.event)
+        result = aws.stacks.wait_create(session.stack_name, timeout, poll=poll, on_event=watch.event)
     except AwsError as exc:
-        reason = emulator_failure(clients, exc)
+        reason = emulator_failure(aws, exc)
         if reason:
             return store.update(session.id, lambda s: model.finish(s, model.FAILED, clock(), reason=reason))
         problem = f"could not follow the stack: {exc}"
@@ -325,51 +316,51 @@ def follow(store: SessionStore, session: Session, stacks: Stacks, clients: Clien
     if result.outcome == "timeout":
         reason = f"stack still {result.status} after {timeout:.0f} s; resume the session later"
         return store.update(session.id, lambda s: replace(s, status_reason=reason))
-    return reconcile(store, session.id, clients, clock=clock)
+    return reconcile(store, session.id, aws, clock=clock)
 
 
-def observe(session: Session, clients: Clients) -> Observation:
+def observe(session: Session, aws: Aws) -> Observation:
     """What CloudFormation and EC2 say about *session* now."""
     from registry_tools.aws.stack_status import FAILED, classify_create, failure_of
 
-    stacks = Stacks(clients)
+    stacks = aws.stacks
     stack = stacks.describe(session.stack_name)
     if stack is None:
         return Observation(stack_status=None)
-    status = stack["StackStatus"]
+    status = stack.status
     failure = None
     if classify_create(status) == FAILED:
-        failure = failure_of(stacks.events(session.stack_name), session.stack_name, status, stack.get("StackStatusReason"))
+        failure = failure_of(stacks.events(session.stack_name), session.stack_name, status, stack.reason)
     resources = None
     if not status.startswith("DELETE"):
         try:
-            resources = tuple({"logical_id": r["LogicalResourceId"], "type": r.get("ResourceType", ""),
-                               "physical_id": r.get("PhysicalResourceId", ""), "status": r.get("ResourceStatus", "")}
-                              for r in stacks.resources(session.stack_name) if r.get("LogicalResourceId"))
+            resources = tuple({"logical_id": r.logical_id, "type": r.type, "physical_id": r.physical_id,
+                               "status": r.status} for r in stacks.resources(session.stack_name))
         except AwsError:
             if failure is None:
                 raise  # a failed stack's resources are a detail; a healthy one's are not
     ids = [r["physical_id"] for r in resources or () if r["type"] == "AWS::EC2::Instance" and r["physical_id"]]
     return Observation(
-        stack_status=status, stack_reason=stack.get("StackStatusReason"),
+        stack_status=status, stack_reason=stack.reason,
         failing_resource=failure.resource if failure else None,
         failure_reason=failure.reason if failure else None,
-        instance_states=instance_states(clients, ids) if status == "CREATE_COMPLETE" else {},
+        instance_states={i: instance.state for i, instance in aws.instances.describe(ids).items()}
+        if status == "CREATE_COMPLETE" and ids else {},
         resources=resources,
-        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])} if resources is not None else None,
+        outputs=dict(stack.outputs) if resources is not None else None,
     )
 
 
-def reconcile(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock) -> Session:
+def reconcile(store: SessionStore, session_id: str, aws: Aws, *, clock: Clock) -> Session:
     """Bring the stored session up to date with AWS and mark it accessed (failed, when the sandbox
     itself fails on its stack)."""
     session = store.get(session_id)
     try:
-        seen = observe(session, clients)
+        seen = observe(session, aws)
         if seen.stack_status is None and session.status not in model.FINISHED:
-            _same_account(session, clients)  # another account's credentials would see every stack "gone"
+            _same_account(session, aws)  # another account's credentials would see every stack "gone"
     except AwsError as exc:
-        reason = emulator_failure(clients, exc)
+        reason = emulator_failure(aws, exc)
         if reason is None:
             raise
         now = clock()
@@ -378,27 +369,27 @@ def reconcile(store: SessionStore, session_id: str, clients: Clients, *, clock: 
     return store.update(session_id, lambda s: model.touch(model.reconcile(s, seen, now), now))
 
 
-def reconcile_many(store: SessionStore, session_ids: Iterable[str], clients_for: Callable[[Session], Clients], *,
+def reconcile_many(store: SessionStore, session_ids: Iterable[str], aws_for: Callable[[Session], Aws], *,
                    clock: Clock) -> dict[str, Session | str]:
     """``reconcile`` each of *session_ids* (``sessions list`` and ``show`` bring launching sessions up to date
     this way): id -> the reconciled session, or why it could not be (one that cannot be reached does not
-    stop the others). *clients_for(session)* gives its clients, or raises ``AwsError``."""
+    stop the others). *aws_for(session)* gives its ``Aws``, or raises ``AwsError``."""
     from registry_tools.sessions.interface import StoreError
 
     out: dict[str, Session | str] = {}
     for session_id in dict.fromkeys(session_ids):
         try:
-            out[session_id] = reconcile(store, session_id, clients_for(store.get(session_id)), clock=clock)
+            out[session_id] = reconcile(store, session_id, aws_for(store.get(session_id)), clock=clock)
         except (AwsError, DeployError, StoreError, model.SessionError) as exc:
             out[session_id] = str(exc)
     return out
 
 
-def set_running(store: SessionStore, session_id: str, clients: Clients, running: bool, *, clock: Clock,
+def set_running(store: SessionStore, session_id: str, aws: Aws, running: bool, *, clock: Clock,
                 timeout: float = DEFAULT_TIMEOUT_S, poll_seconds: float = 5.0) -> Session:
     """``sessions start`` (*running*) / ``stop``: start or stop the session's instances, wait for EC2,
     and record what it then says (``reconcile``). Only a running or stopped session can be."""
-    session = reconcile(store, session_id, clients, clock=clock)
+    session = reconcile(store, session_id, aws, clock=clock)
     verb = "start" if running else "stop"
     if session.status not in (model.RUNNING, model.STOPPED):
         wait = f" (wait until it is running: sessions resume {session_id})" if session.status == model.LAUNCHING else ""
@@ -406,29 +397,28 @@ def set_running(store: SessionStore, session_id: str, clients: Clients, running:
                           f"{'started' if running else 'stopped'}{wait}")
     if not session.instance_ids:
         raise DeployError(f"session {session_id} has no instances to {verb}")
-    states = set_instances_running(clients, list(session.instance_ids), running, timeout=timeout,
-                                   poll_seconds=poll_seconds)
+    states = aws.instances.set_running(list(session.instance_ids), running, timeout=timeout,
+                                       poll=Poll(poll_seconds))
     want = "running" if running else "stopped"
-    session = reconcile(store, session_id, clients, clock=clock)
+    session = reconcile(store, session_id, aws, clock=clock)
     if set(states.values()) != {want}:
         raise DeployError(f"session {session_id}: after {timeout:.0f} s EC2 reports "
                           + ", ".join(f"{i} {s}" for i, s in sorted(states.items())) + f", not {want}")
     return session
 
 
-def destroy(store: SessionStore, session_id: str, clients: Clients, *, clock: Clock,
+def destroy(store: SessionStore, session_id: str, aws: Aws, *, clock: Clock,
             timeout: float = DEFAULT_TIMEOUT_S, poll_seconds: float = 5.0) -> Session:
     """Delete the session's stack, wait for it, and mark the session completed."""
     session = store.get(session_id)
-    stacks = Stacks(clients, poll_seconds=poll_seconds)
     try:
-        exists = stacks.describe(session.stack_name) is not None
+        exists = aws.stacks.describe(session.stack_name) is not None
     except AwsError as exc:
-        if emulator_failure(clients, exc) is None:
+        if emulator_failure(aws, exc) is None:
             raise
         exists = True  # the sandbox fails to describe it (its own failure): delete it all the same
     if exists:
-        result = stacks.delete(session.stack_name, timeout)
+        result = aws.stacks.delete(session.stack_name, timeout, poll=Poll(poll_seconds))
         if result.outcome != "succeeded":
             reason = f"deleting stack {session.stack_name} ended {result.status}: {result.failure}"
             store.update(session_id, lambda s: replace(s, status_reason=reason))

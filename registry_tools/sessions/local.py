@@ -185,7 +185,8 @@ class LocalStore:
                              state.get("monitoring") if isinstance(state, dict) else None)
 
     @staticmethod
-    def _session(path: Path, session_id: str, metadata, state, deployment, monitoring) -> Session:
+    def _session(path: Path, session_id: str, metadata: object, state: object, deployment: object,
+                 monitoring: object) -> Session:
         try:
             session = Session.from_parts(metadata, state, deployment, monitoring)
         except SessionError as exc:
@@ -285,9 +286,9 @@ class LocalStore:
 
     def summaries(self) -> tuple[list[dict], list[str]]:
         """Every session's summary row, newest first, and a line per unreadable session."""
-        rows = registry_file.current_rows(self.location)
-        if rows is not None:
-            return rows, []
+        current = registry_file.current_rows(self.location)
+        if current is not None:
+            return current, []
         with self._locked():
             known = self._load_registry() or {}
             rows, problems = self._rebuild_rows(registry_file.current_ids(self.location, known, self._ids_on_disk()), known)

@@ -18,7 +18,13 @@ from typing import Any
 from registry_tools.aws.stack_status import FAILED as STACK_FAILED
 from registry_tools.aws.stack_status import IN_PROGRESS, classify_create
 from registry_tools.errors import ArwError
-from registry_tools.sessions.status import ACTIVE, COMPLETED, FAILED, FINISHED, LAUNCHING, RUNNING, STOPPED
+from registry_tools.sessions.status import ACTIVE as ACTIVE
+from registry_tools.sessions.status import COMPLETED as COMPLETED
+from registry_tools.sessions.status import FAILED as FAILED
+from registry_tools.sessions.status import FINISHED as FINISHED
+from registry_tools.sessions.status import LAUNCHING as LAUNCHING
+from registry_tools.sessions.status import RUNNING as RUNNING
+from registry_tools.sessions.status import STOPPED as STOPPED
 from registry_tools.timefmt import format_utc, parse_utc
 
 STATUSES = (LAUNCHING, RUNNING, STOPPED, COMPLETED, FAILED)
@@ -88,41 +94,58 @@ class Session:
     STATE = ("status", "archived", "last_accessed", "instance_ids", "failure_reason", "failing_resource",
              "status_reason", "stack_status", "ended_at")
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.METADATA}
 
-    def deployment(self) -> dict:
+    def deployment(self) -> dict[str, Any]:
         return {"parameters": dict(self.parameters), "resources": [dict(r) for r in self.resources],
                 "outputs": dict(self.outputs), "allowed_insecure": list(self.allowed_insecure)}
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.STATE}
         data["instance_ids"] = list(self.instance_ids)
         return data
 
-    def monitoring_state(self) -> dict:
+    def monitoring_state(self) -> dict[str, Any]:
         return {"history": [dict(m) for m in self.monitoring]}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**self.metadata(), **self.state(), **self.deployment(), "monitoring": [dict(m) for m in self.monitoring]}
 
     @classmethod
-    def from_parts(cls, metadata: Mapping, state: Mapping | None = None, deployment: Mapping | None = None,
-                   monitoring: Mapping | None = None) -> Session:
-        """A session from its stored parts; ``SessionError`` naming what is wrong."""
-        if not isinstance(metadata, Mapping):
-            raise SessionError("the session metadata is not a mapping")
-        state, deployment, monitoring = state or {}, deployment or {}, monitoring or {}
-        for part, name in ((state, "state"), (deployment, "deployment"), (monitoring, "monitoring")):
+    def from_parts(cls, metadata: object, state: object = None, deployment: object = None,
+                   monitoring: object = None) -> Session:
+        """A session from its stored parts, as decoded (mappings; an empty part may be None);
+        ``SessionError`` naming what is wrong."""
+
+        def mapping(part: object, name: str) -> Mapping[str, Any]:
+            if not part:
+                return {}
             if not isinstance(part, Mapping):
                 raise SessionError(f"the session {name} is not a mapping")
+            return part
+
+        if not isinstance(metadata, Mapping):
+            raise SessionError("the session metadata is not a mapping")
+        state = mapping(state, "state")
+        deployment = mapping(deployment, "deployment")
+        monitoring = mapping(monitoring, "monitoring")
         missing = [k for k in cls.METADATA if k not in metadata and k not in cls.OPTIONAL_METADATA]
         if missing:
             raise SessionError(f"the session metadata lacks {', '.join(missing)}")
+
+        def optional(key: str) -> str | None:
+            return str(metadata[key]) if metadata.get(key) else None
+
         try:
             session = cls(
-                **{k: str(metadata[k]) for k in cls.METADATA if k not in cls.OPTIONAL_METADATA},
-                **{k: str(metadata[k]) if metadata.get(k) else None for k in cls.OPTIONAL_METADATA if k != "sandbox"},
+                id=str(metadata["id"]), domain=str(metadata["domain"]), pack_version=str(metadata["pack_version"]),
+                pack_sha256=str(metadata["pack_sha256"]), title=str(metadata["title"]),
+                stack_name=str(metadata["stack_name"]), region=str(metadata["region"]),
+                account=str(metadata["account"]), size=str(metadata["size"]),
+                instance_type=str(metadata["instance_type"]), launch_time=str(metadata["launch_time"]),
+                profile=optional("profile"), endpoint_url=optional("endpoint_url"),
+                launched_by=optional("launched_by"), launched_from=optional("launched_from"),
                 sandbox=bool(metadata.get("sandbox", False)),
                 status=str(state.get("status", LAUNCHING)),
                 archived=bool(state.get("archived", False)),
@@ -150,12 +173,12 @@ class Session:
         return session
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> Session:
+    def from_dict(cls, data: Mapping[str, Any]) -> Session:
         return cls.from_parts(data, data, data, {"history": data.get("monitoring") or ()})
 
     # --- listing -------------------------------------------------------------------------------
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """One row of the session registry (``active_sessions.json``): what ``list`` shows."""
         return {"id": self.id, "domain": self.domain, "title": self.title, "pack_version": self.pack_version,
                 "status": self.status, "archived": self.archived, "size": self.size,
@@ -270,7 +293,7 @@ def parse_age(text: str) -> timedelta:
         timedelta(days=number) if unit == "d" else timedelta(weeks=number)
 
 
-def cleanup_candidates(summaries: Iterable[Mapping], now: datetime, older_than: timedelta) -> list[str]:
+def cleanup_candidates(summaries: Iterable[Mapping[str, Any]], now: datetime, older_than: timedelta) -> list[str]:
     """Ids of finished (completed or failed; archived or not) sessions last used more than
     *older_than* ago. Active sessions are never removed: their stacks still cost money."""
     chosen = []

@@ -21,7 +21,8 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from registry_tools.sessions.interface import MAX_ID_ATTEMPTS, CorruptSession, SessionNotFound, StoreError
 from registry_tools.sessions.model import ID_RE, Session, SessionError, check_id
@@ -73,12 +74,12 @@ def _encode(part: str, value: dict) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
-def _code(exc) -> str:
+def _code(exc: BaseException) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 class S3Store:
-    def __init__(self, url: str, client, account: str):
+    def __init__(self, url: str, client: Any, account: str):
         self.bucket, prefix = parse_state_url(url)
         account = str(account)
         if not ACCOUNT_RE.match(account):
@@ -183,7 +184,7 @@ class S3Store:
             values[part], etags[part] = self._decode(key, part, found[0]), found[1]
         return self._assemble(session_id, values), etags
 
-    def _assemble(self, session_id: str, values: dict[str, object]) -> Session:
+    def _assemble(self, session_id: str, values: Mapping[str, object]) -> Session:
         meta = values.get(META)
         where = self._where(self._key(session_id, META))
         try:

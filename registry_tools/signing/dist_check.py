@@ -121,7 +121,7 @@ def _check_expiry(index: object, now: datetime, warnings: list[str]) -> None:
 
     text = index.get("expires") if isinstance(index, dict) else None
     try:
-        expires = parse_utc(text)
+        expires = parse_utc(text if isinstance(text, str) else "")
     except ValueError:
         warnings.append(f"registry.json has no valid expiry ({text!r}): clients refuse it")
         return

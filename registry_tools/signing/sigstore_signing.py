@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from registry_tools.fsutil import atomic_write_text
 from registry_tools.signing.interface import SignatureError, SignerIdentity
@@ -219,7 +219,7 @@ class SigstoreVerifier:
         self.issuer = issuer
         self.trusted_root = Path(trusted_root) if trusted_root is not None else None
         self.is_prefix = is_prefix_identity(identity)
-        self._verifier = None
+        self._verifier: Any = None  # sigstore.verify.Verifier, built on first use
 
     def describe(self) -> str:
         what = f"starting with {self.identity}" if self.is_prefix else self.identity
@@ -328,7 +328,7 @@ class SigstoreSigner:
         except IdentityError as exc:
             raise SignatureError(f"the OIDC token cannot be used for sigstore signing: {_one_line(exc)}") from None
         self._stack: contextlib.ExitStack | None = None
-        self._signer = None
+        self._signer: Any = None  # sigstore.sign.Signer, built on first use
 
     @property
     def identity(self) -> str:

@@ -1,5 +1,8 @@
-"""The static catalog site: a mkdocs-material project generated from a built registry (``registry.json``)."""
+"""The static catalog site: a mkdocs-material project generated from a built registry (``registry.json``).
 
-from registry_tools.site.generator import SiteError, SiteResult, build_site, generate_project
-
-__all__ = ["SiteError", "SiteResult", "build_site", "generate_project"]
+``build.build_site`` is the entry point (``registry site``); the other modules
+are named by what they produce: ``home`` (counts), ``catalog_page``,
+``pack_pages`` (stamped pack pages and their search entries) from
+``pack_sections`` (a pack page's HTML), ``readme`` and ``version_changes``;
+``views`` picks the index entries that get a page, ``html`` escapes.
+"""

@@ -1,7 +1,7 @@
 """A pack page's "What changed" section: every version against the one before it, with the client's diff.
 
-For each version of a pack (in semver order) the generator reads ``domain.yaml``
-and the CloudFormation template from the version's archive (``generator.read_version``:
+For each version of a pack (in semver order) the site reads ``domain.yaml``
+and the CloudFormation template from the version's archive (``pack_sections.read_version``:
 checksum-checked, never extracted), ``diff_input`` turns them into a ``VersionFiles``, and
 ``changes_html`` diffs each consecutive pair with ``diff.versions.diff_packs`` (the
 same comparison as ``config diff NAME@A NAME@B``) and renders the client's text
@@ -55,28 +55,39 @@ def changes_html(versions: list[tuple[str, VersionFiles | str]]) -> str:
     """HTML for versions in ascending order, each with its files or the reason they are missing."""
     from html import escape
 
-    from registry_tools.diff.versions import diff_packs, render_text
-
     if len(versions) < 2:
         return "<p>This is the pack's first version.</p>\n"
     parts = ['<div class="arw-changes">\n']
     pairs = [(versions[i - 1], versions[i]) for i in range(len(versions) - 1, 0, -1)]  # newest first
     for n, ((old_version, old), (new_version, new)) in enumerate(pairs):
         opened = " open" if n < OPEN_LATEST else ""
-        if isinstance(old, str) or isinstance(new, str):
-            missing, why = (old_version, old) if isinstance(old, str) else (new_version, new)
-            parts.append(f"<details{opened}><summary><strong>{escape(new_version)}</strong> (from "
-                         f"{escape(old_version)}): not compared, version {escape(missing)}: {escape(why)}"
-                         "</summary></details>\n")
+        if isinstance(old, str):
+            missing, why = old_version, old
+        elif isinstance(new, str):
+            missing, why = new_version, new
+        else:
+            parts.append(_compared(opened, old_version, old, new_version, new))
             continue
-        report = render_text(diff_packs(old, new)).rstrip("\n").split("\n")
-        summary = report[0].split(": ", 1)[-1]
-        parts.append(f"<details{opened}><summary><strong>{escape(new_version)}</strong> (from {escape(old_version)}): "
-                     f"{escape(summary)}</summary>\n")
-        if len(report) > 2:
-            parts.append('<pre class="arw-diff">' + "\n".join(_line(line) for line in report[2:]) + "</pre>\n")
-        parts.append("</details>\n")
+        parts.append(f"<details{opened}><summary><strong>{escape(new_version)}</strong> (from "
+                     f"{escape(old_version)}): not compared, version {escape(missing)}: {escape(why)}"
+                     "</summary></details>\n")
     parts.append("</div>\n")
+    return "".join(parts)
+
+
+def _compared(opened: str, old_version: str, old: VersionFiles, new_version: str, new: VersionFiles) -> str:
+    """One version against the previous one: the diff's summary, and its lines unless there are none."""
+    from html import escape
+
+    from registry_tools.diff.versions import diff_packs, render_text
+
+    report = render_text(diff_packs(old, new)).rstrip("\n").split("\n")
+    summary = report[0].split(": ", 1)[-1]
+    parts = [f"<details{opened}><summary><strong>{escape(new_version)}</strong> (from {escape(old_version)}): "
+             f"{escape(summary)}</summary>\n"]
+    if len(report) > 2:
+        parts.append('<pre class="arw-diff">' + "\n".join(_line(line) for line in report[2:]) + "</pre>\n")
+    parts.append("</details>\n")
     return "".join(parts)
 
 

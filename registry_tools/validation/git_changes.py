@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_tools.errors import ArwError
-from registry_tools.packs.loader import PACK_FILE
+from registry_tools.packs.files import PACK_FILE
 from registry_tools.packs.repository import COMMUNITY_DIR, version_dirs
 from registry_tools.packs.semver import Version, VersionError
 

@@ -20,14 +20,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry_tools.packs.errors import PackError
-from registry_tools.packs.loader import PACK_FILE, display_path, load_pack_files
+from registry_tools.packs.files import PACK_FILE
+from registry_tools.packs.loader import display_path, load_pack_files
 from registry_tools.packs.repository import LATEST_LINK, version_dirs
 from registry_tools.pricing.catalogue import Catalogue, PriceError
 from registry_tools.validation.cache import ParsedPacks, ResultCache, lint_key, pack_key, prices_digest
 from registry_tools.validation.findings import ERROR, Finding, Report
 from registry_tools.validation.semantics import check_pack, check_price_table_age
+
+if TYPE_CHECKING:
+    from registry_tools.packs.loader import LoadedPack
+    from registry_tools.validation.cfn import CfnLinter
 
 MAX_AUTO_JOBS = 4
 MIN_PARALLEL = 4
@@ -52,7 +58,7 @@ class _Checker:
         self.lint = lint
         self.cache = cache
         self.catalogue = catalogue or Catalogue.load()
-        self._linter = None
+        self._linter: CfnLinter | None = None
 
     def check(self, version_dir: Path) -> list[Finding]:
         # names come from the real directory: `validate .` or `validate latest` name it otherwise
@@ -73,10 +79,11 @@ class _Checker:
             findings += self._lint(loaded, name)
         return findings
 
-    def _lint(self, loaded, name: str) -> list[Finding]:
+    def _lint(self, loaded: LoadedPack, name: str) -> list[Finding]:
         version = str(loaded.pack.version)
-        key = lint_key(loaded.template_text, loaded.pack.regions) if self.cache else None
-        cached = self.cache.get(key) if key else None
+        cache = self.cache
+        key = lint_key(loaded.template_text, loaded.pack.regions) if cache else None
+        cached = cache.get(key) if cache and key else None
         if cached is not None:
             return [replace(f, pack=name, version=version, file=loaded.template_file) for f in cached]
         if self._linter is None:
@@ -85,8 +92,8 @@ class _Checker:
             self._linter = CfnLinter()
         findings = self._linter.lint(loaded.template_text, loaded.pack.regions, pack=name, version=version,
                                      file=loaded.template_file)
-        if key:
-            self.cache.put(key, findings)
+        if cache and key:
+            cache.put(key, findings)
         return findings
 
     def close(self) -> None:
@@ -126,8 +133,8 @@ def pack_level_findings(pack_dirs: Iterable[Path], added: Iterable[Path] = ()) -
                                     f"'{LATEST_LINK}' points at {os.readlink(link)}, not the highest version {highest}"))
         existing = [v for v, path in versions if path.resolve() not in added]
         for version, path in versions:
-            if path.resolve() in added and existing and version <= max(existing, key=lambda v: v._key()):
-                newest = max(existing, key=lambda v: v._key())
+            if path.resolve() in added and existing and version <= max(existing):
+                newest = max(existing)
                 findings.append(Finding(pack_dir.name, str(version), "ARW104", ERROR, display_path(path / PACK_FILE), None,
                                         f"new version {version} is not greater than the published {newest}; "
                                         "published versions are never replaced - bump the version"))
@@ -163,15 +170,15 @@ def validate(
     keys: dict[Path, str | None] = {}
     cached = 0
     for version_dir in dirs:
-        keys[version_dir] = pack_key(version_dir.resolve(), lint, digest) if cache else None
-        hit = cache.get(keys[version_dir], base=version_dir) if cache and keys[version_dir] else None
+        key = keys[version_dir] = pack_key(version_dir.resolve(), lint, digest) if cache else None
+        hit = cache.get(key, base=version_dir) if cache and key else None
         if hit is not None:
             results[version_dir] = hit
             cached += 1
     todo = [d for d in dirs if d not in results]
     if jobs <= 0:
         jobs = min(os.cpu_count() or 1, MAX_AUTO_JOBS)
-    # worker processes each load cfn-lint's rules (~2 s): only worth it for several uncached packs
+    # each worker process loads cfn-lint's rules first: only worth it for several uncached packs
     if jobs > 1 and len(todo) >= MIN_PARALLEL:
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init, initargs=(lint, cache, prices)) as pool:
             for version_dir, result in zip(todo, pool.map(_worker_check, todo, chunksize=max(1, len(todo) // (jobs * 4))), strict=True):
@@ -188,8 +195,9 @@ def validate(
         finally:
             checker.close()
     for version_dir in todo:
-        if cache and keys[version_dir]:
-            cache.put(keys[version_dir], results[version_dir], base=version_dir)
+        key = keys[version_dir]
+        if cache and key:
+            cache.put(key, results[version_dir], base=version_dir)
     for version_dir in dirs:
         findings.extend(results[version_dir])
     real_dirs = [d.resolve() for d in dirs]
