@@ -121,6 +121,13 @@ def _isolated(monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_REGION", raising=False)
 
 
+def aws_now() -> datetime:
+    """The clock moto stamps AWS resources with (launch and stop times, metric timestamps): the system
+    clock, which faketime moves for moto and the tests alike (``ARW_NOW`` never reaches moto). Tests that
+    compare with those stamps take ``now`` from here."""
+    return datetime.now(UTC)
+
+
 @pytest.fixture
 def fixture_time(monkeypatch) -> datetime:
     """Commands run as of FIXTURE_NOW (``$ARW_NOW``), a day after the fixture commits, whatever

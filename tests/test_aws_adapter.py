@@ -13,6 +13,8 @@ from moto import mock_aws
 from registry_tools.aws.adapter import BotoAws, transition_time
 from registry_tools.aws.interface import GONE, AwsError, Identity, Instance, MetricQuery, Poll, Stack, Target
 
+from .conftest import aws_now
+
 TEMPLATE = json.dumps({
     "Resources": {"Results": {"Type": "AWS::S3::Bucket"},
                   "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "arw-adapter-jobs"}}},
@@ -84,7 +86,7 @@ def test_instances_described_many_at_once_with_vanished_ids_terminated(aws):
     assert seen["i-0123456789abcdef0"] == Instance(GONE)
     assert seen[ids[0]].state == "running" and seen[ids[0]].started is not None and seen[ids[0]].stopped is None
     assert seen[ids[2]].state == "stopped" and seen[ids[2]].stopped is not None
-    assert abs(seen[ids[2]].stopped - datetime.now(UTC)) < timedelta(minutes=5)
+    assert abs(seen[ids[2]].stopped - aws_now()) < timedelta(minutes=5)
     assert aws.instances.describe([]) == {}
 
 
@@ -109,7 +111,7 @@ def test_instances_stopped_and_started_until_ec2_says_so(aws):
 
 
 def test_metrics_take_500_queries_a_call_and_keep_each_series_apart(aws):
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = aws_now().replace(microsecond=0)
     for k, value in ((0, 1.0), (499, 2.0), (500, 3.0), (1199, 4.0)):
         aws.clients("cloudwatch").put_metric_data(Namespace="Lab", MetricData=[
             {"MetricName": "Load", "Dimensions": [{"Name": "Node", "Value": f"n{k}"}], "Value": value,

@@ -29,6 +29,7 @@ from registry_tools.sessions.local import LocalStore
 from registry_tools.sessions.s3 import S3Store
 from registry_tools.timefmt import format_utc, parse_utc
 
+from .conftest import aws_now
 from .test_sessions_cli import ARW, arw, machine, ok  # noqa: F401  (fixture)
 
 T0 = datetime(2026, 6, 28, 12, 0, tzinfo=UTC)
@@ -154,7 +155,7 @@ def put_metrics(aws, instance_id: str, name: str, namespace: str, values, now: d
 def test_snapshot_values_no_data_yet_and_continuity(live_session):
     env, session, aws, _ = live_session
     store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = aws_now().replace(microsecond=0)
     first = monitor.refresh(store, sid, aws, now=now)
     assert first["cpu_percent"] is None and first["memory_percent"] is None  # no data yet, not 0
     assert first["instance_state"] == "running" and first["health"] in ("ok", "initializing", "unknown")
@@ -191,7 +192,7 @@ def test_budget_list_view_and_call_count(live_session):
     assert session["id"] in listing.splitlines()[1]
     calls = []
     aws.clients.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
-    monitor.refresh(LocalStore(), session["id"], aws, now=datetime.now(UTC))
+    monitor.refresh(LocalStore(), session["id"], aws, now=aws_now())
     assert len(calls) <= 3, calls
 
 
@@ -247,7 +248,7 @@ def test_monitor_one_launching_session_and_sessions_show_reconcile(machine):  # 
 def test_a_stop_between_two_samples_is_charged_up_to_the_stop(live_session):
     env, session, aws, _ = live_session
     store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = aws_now().replace(microsecond=0)
     first = monitor.refresh(store, sid, aws, now=now)
     aws.clients("ec2").stop_instances(InstanceIds=[instance])  # now-ish, by EC2's clock
     seen = monitor.refresh(store, sid, aws, now=now + timedelta(hours=5))  # seen stopped 5 hours later
@@ -296,7 +297,7 @@ def test_no_price_and_a_vanished_record_do_not_stop_the_others(live_session):
     gone = json.loads(ok(env, "deploy", "--domain", "genomics", "--json"))["id"]
     store.update(odd, lambda s: replace(s, instance_type="x9.nonexistent"))
     store.remove(gone)
-    snaps = monitor.refresh_many(store, [sid, odd, gone], lambda s: aws, now=datetime.now(UTC))
+    snaps = monitor.refresh_many(store, [sid, odd, gone], lambda s: aws, now=aws_now())
     assert [s["session"] for s in snaps] == [sid, odd, gone]
     assert "error" not in snaps[0] and snaps[0]["instance_state"] == "running"
     assert "no price for x9.nonexistent" in snaps[1]["error"] and snaps[1]["status"] == "running"
@@ -305,7 +306,7 @@ def test_no_price_and_a_vanished_record_do_not_stop_the_others(live_session):
     def unreachable(s):
         raise AwsError("the sandbox is not running", "Unreachable")
 
-    (down,) = monitor.refresh_many(store, [sid], unreachable, now=datetime.now(UTC))
+    (down,) = monitor.refresh_many(store, [sid], unreachable, now=aws_now())
     assert down["error"] == "the sandbox is not running"
 
 
@@ -313,14 +314,14 @@ def test_vanished_instances_and_a_deleted_stack(live_session):
     env, session, aws, endpoint = live_session
     store, sid, instance = LocalStore(), session["id"], session["instance_ids"][0]
     assert aws.instances.describe([instance, "i-0123456789abcdef0"])["i-0123456789abcdef0"].state == "terminated"
-    monitor.refresh(store, sid, aws, now=datetime.now(UTC))
+    monitor.refresh(store, sid, aws, now=aws_now())
     aws.clients("cloudformation").delete_stack(StackName=session["stack_name"])
-    snap = monitor.refresh(store, sid, aws, now=datetime.now(UTC) + timedelta(minutes=10))
+    snap = monitor.refresh(store, sid, aws, now=aws_now() + timedelta(minutes=10))
     assert snap["status"] == "completed" and snap["projected_monthly_usd"] == 0
     assert "deleted outside" in (store.get(sid).status_reason or "")
     counted, calls = BotoAws(Target("us-east-1", endpoint)), []
     counted.clients.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
-    finished = monitor.refresh(store, sid, counted, now=datetime.now(UTC) + timedelta(minutes=20))
+    finished = monitor.refresh(store, sid, counted, now=aws_now() + timedelta(minutes=20))
     assert finished["status"] == "completed" and calls == []  # a finished session costs no AWS call
     assert ok(env, "monitor", "--once").startswith("No active sessions")
 
@@ -330,7 +331,7 @@ def test_one_refresh_of_ten_sessions_in_one_region_costs_three_calls(machine):  
     ids = detached(env, 10)
     store = store_of(env)
     aws = BotoAws(Target("us-east-1", machine.endpoint))
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = aws_now().replace(microsecond=0)
     first = monitor.refresh_many(store, ids, lambda s: aws, now=now)  # reconciles the launching ones
     assert all(s["status"] == "running" and s["instance_state"] == "running" for s in first), first
     instances = [s["instance_id"] for s in first]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from registry_tools.cli.output import command_now
@@ -34,21 +32,10 @@ def allow_insecure_option(fn):
                              "about every time. Repeatable.")(fn)
 
 
-def notifier(quiet: bool):
-    """Registry notices on stderr; with *quiet* (JSON output) only failed registries."""
-    from registry_tools.cli import report
-    from registry_tools.client.index_store import ALWAYS_SHOWN, NOTICE_PREFIX
-
-    def notify(level: str, text: str) -> None:
-        if not quiet or level in ALWAYS_SHOWN:
-            report.say(sys.stderr, f"{NOTICE_PREFIX[level]}: {text}", report.YELLOW)
-
-    return notify
-
-
 def load_catalog(registry_name: str | None, refresh: bool, offline: bool, allow_expired: bool, quiet: bool = False):
     """(catalog, loaded indexes) from the configured registries; notices go to stderr unless *quiet*."""
+    from registry_tools.cli import report
     from registry_tools.client.index_store import load_registries
 
     return load_registries(registry_name, now=command_now(), refresh=refresh, offline=offline,
-                           allow_expired=allow_expired, notify=notifier(quiet))
+                           allow_expired=allow_expired, notify=report.notifier(quiet))

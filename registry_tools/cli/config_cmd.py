@@ -7,8 +7,9 @@ import contextlib
 import click
 
 from registry_tools.cli import options
-from registry_tools.cli.client_common import allow_insecure_option, index_options, load_catalog, notifier
+from registry_tools.cli.client_common import allow_insecure_option, index_options, load_catalog
 from registry_tools.cli.output import Group, UserError, command_now, console, emit_json
+from registry_tools.cli.report import notifier
 from registry_tools.textsafe import printable, printable_lines
 
 

@@ -51,7 +51,7 @@ def installed_pack(spec: str, quiet: bool, allow_insecure=()):
     receipts = {r.version: r for r in installed() if r.name == name and (not pin or r.sha256 == pin.sha256)}
     match = best_match([Version.parse(v) for v in receipts], constraint) if receipts else None
     if match is None:
-        from registry_tools.cli.client_common import notifier
+        from registry_tools.cli.report import notifier
         from registry_tools.client.requests import install_request
 
         if not quiet:

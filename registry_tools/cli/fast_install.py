@@ -22,20 +22,14 @@ def run(args: list[str]) -> bool:
         return False
     from registry_tools import clock
     from registry_tools.cli import report
-    from registry_tools.client.index_store import ALWAYS_SHOWN, NOTICE_PREFIX
     from registry_tools.client.requests import install_spec
     from registry_tools.errors import ArwError
 
     quiet = values["as_json"]
-
-    def notify(level: str, text: str) -> None:
-        if not quiet or level in ALWAYS_SHOWN:
-            report.say(sys.stderr, f"{NOTICE_PREFIX[level]}: {text}", report.YELLOW)
-
     try:
         text = install_spec(values["spec"], values["registry_name"], now=clock.now(), refresh=values["refresh"],
                             offline=values["offline"], allow_expired=values["allow_expired"], as_json=quiet,
-                            notify=notify)
+                            notify=report.notifier(quiet))
     except ArwError as exc:
         report.fail(exc)
     sys.stdout.write(text + "\n")

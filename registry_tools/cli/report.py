@@ -30,6 +30,18 @@ def say(stream, text: str, color: str | None = None) -> None:
     stream.flush()
 
 
+def notifier(quiet: bool):
+    """Registry notices (``index_store``'s *notify*) on stderr; with *quiet* (JSON output) only those
+    ``ALWAYS_SHOWN`` (failed registries, insecure packs)."""
+    from registry_tools.client.index_store import ALWAYS_SHOWN, NOTICE_PREFIX
+
+    def notify(level: str, text: str) -> None:
+        if not quiet or level in ALWAYS_SHOWN:
+            say(sys.stderr, f"{NOTICE_PREFIX[level]}: {text}", YELLOW)
+
+    return notify
+
+
 def error_text(exc) -> str:
     """What the user is told about the ``ArwError`` *exc*."""
     return f"Error: {exc.diagnostics()}"
